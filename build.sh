@@ -1,0 +1,59 @@
+#!/bin/sh
+# vmprep's one entry point for people and CI (run as root on Debian 12).
+#   ./build.sh vmcheck [ARGS...]   install what is missing, build, run vmcheck on this host
+#   ./build.sh test                install what is missing, build, run the whole test suite
+set -eu
+cd "$(dirname "$0")"
+
+# Debian packages the build needs, and the ones the tests need on top.
+BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libncurses-dev
+  libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev nlohmann-json3-dev libcli11-dev
+  libfmt-dev libgtest-dev libgmock-dev"
+TEST_DEPS="kmod shellcheck python3 tmux xz-utils"
+
+install_missing() {
+  missing=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "build.sh: missing Debian packages:$missing; run as root or install them" >&2
+    exit 3
+  fi
+  echo "build.sh: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing >&2 ||
+    { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; }
+}
+
+build() {
+  jobs=$(nproc 2>/dev/null || echo 2)
+  if [ ! -f build/build.ninja ]; then
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  fi
+  cmake --build build -j "$jobs" >&2
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  vmcheck)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_DEPS
+    build
+    exec build/vmcheck "$@"
+    ;;
+  test)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_DEPS $TEST_DEPS
+    build
+    cd build
+    exec ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 1800
+    ;;
+  *)
+    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,34 @@
+// Finding: one verdict of one probe, with the evidence behind it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vmprep {
+
+// Ordered from best to worst; the worst severity decides vmcheck's exit code.
+enum class Severity { kSkip, kPass, kNote, kWarn, kFail };
+
+std::string_view SeverityName(Severity severity);  // "skip", "pass", "note", "warn", "fail"
+int SeverityRank(Severity severity);                // skip=0 < pass < note < warn < fail
+
+struct Evidence {
+  std::string path;   // the file as the machine names it, or "(ioctl)" style pseudo-source
+  std::string value;  // the value seen there, or why it could not be read
+};
+
+struct Finding {
+  std::string id;       // stable, "check.name" (e.g. "kvm.device")
+  std::string check;    // the probe's name (e.g. "kvm")
+  Severity severity = Severity::kSkip;
+  std::string summary;  // one line: the fact
+  std::string hint;     // the exact change that mends it; empty on pass
+  std::vector<Evidence> evidence;
+  std::string fixer;    // id of the fixer that can mend it, or empty
+};
+
+// Returns the worst severity in `findings` (kSkip when empty).
+Severity WorstSeverity(const std::vector<Finding>& findings);
+
+}  // namespace vmprep

@@ -1,0 +1,123 @@
+/// Kernel module state through the Host seam plus libkmod over the config root.
+#include "checks/modules.h"
+
+#include <libkmod.h>
+
+#include <fmt/format.h>
+
+namespace vmprep {
+namespace {
+
+void SilentLog(void*, int, const char*, int, const char*, const char*, va_list) {}
+
+}  // namespace
+
+std::string_view ModuleStateName(ModuleState state) {
+  switch (state) {
+    case ModuleState::kLoaded: return "loaded";
+    case ModuleState::kBuiltin: return "built in";
+    case ModuleState::kAvailable: return "available, not loaded";
+    case ModuleState::kMissing: return "missing";
+  }
+  return "missing";
+}
+
+std::string NormalizeModuleName(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c == '-') c = '_';
+  }
+  return out;
+}
+
+ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
+  if (auto rel = host.Read(Root::kRuntime, "/proc/sys/kernel/osrelease")) {
+    release_ = std::string(Trim(*rel));
+  }
+  if (auto mods = host.Read(Root::kRuntime, "/proc/modules")) {
+    proc_modules_ = std::move(*mods);
+    have_proc_modules_ = true;
+  }
+  if (release_.empty() || release_.find('/') != std::string::npos) return;
+  for (const char* base : {"/usr/lib/modules/", "/lib/modules/"}) {
+    auto resolved = host.Resolve(Root::kConfig, std::string(base) + release_);
+    if (resolved && host.Exists(Root::kConfig, *resolved + "/modules.dep.bin")) {
+      modules_dir_ = *resolved;
+      break;
+    }
+  }
+  if (modules_dir_.empty()) return;
+  // libkmod opens the index files itself; it gets the directory already resolved inside the
+  // root, and only ever reads from it.
+  const std::string& root = host.root_path(Root::kConfig);
+  std::string dir = (root == "/" ? "" : root) + modules_dir_;
+  std::string conf = (root == "/" ? "" : root) + "/etc/modprobe.d";
+  const char* configs[] = {conf.c_str(), nullptr};
+  ctx_ = kmod_new(dir.c_str(), configs);
+  if (ctx_ != nullptr) kmod_set_log_fn(ctx_, SilentLog, nullptr);
+}
+
+ModuleIndex::~ModuleIndex() {
+  if (ctx_ != nullptr) kmod_unref(ctx_);
+}
+
+ModuleInfo ModuleIndex::Query(std::string_view raw_name) const {
+  ModuleInfo info;
+  info.name = NormalizeModuleName(raw_name);
+  if (info.name.empty() || info.name.find('/') != std::string::npos) return info;
+  const std::string sys = "/sys/module/" + info.name;
+
+  if (have_proc_modules_) {
+    for (auto line : SplitLines(proc_modules_)) {
+      auto words = SplitWords(line);
+      if (!words.empty() && words[0] == info.name) {
+        info.state = ModuleState::kLoaded;
+        info.evidence.push_back({"/proc/modules", std::string(Trim(line))});
+        return info;
+      }
+    }
+  }
+  if (auto initstate = host_.Read(Root::kRuntime, sys + "/initstate")) {
+    info.state = ModuleState::kLoaded;
+    info.evidence.push_back({sys + "/initstate", std::string(Trim(*initstate))});
+    return info;
+  }
+  if (host_.Exists(Root::kRuntime, sys)) {
+    // A module directory without initstate belongs to a built-in module.
+    info.state = ModuleState::kBuiltin;
+    info.evidence.push_back({sys, "present without initstate: built into the kernel"});
+    return info;
+  }
+  if (ctx_ == nullptr) {
+    info.evidence.push_back(
+        {modules_dir_.empty() ? fmt::format("/usr/lib/modules/{}", release_) : modules_dir_,
+         release_.empty() ? "kernel release unknown (/proc/sys/kernel/osrelease unreadable)"
+                          : "no module index for the running kernel"});
+    if (have_proc_modules_) info.evidence.push_back({"/proc/modules", "not listed"});
+    return info;
+  }
+  struct kmod_module* mod = nullptr;
+  if (kmod_module_new_from_name_lookup(ctx_, info.name.c_str(), &mod) == 0 && mod != nullptr) {
+    const char* path = kmod_module_get_path(mod);
+    if (path == nullptr) {
+      info.state = ModuleState::kBuiltin;
+      info.evidence.push_back({modules_dir_ + "/modules.builtin", info.name + " is built in"});
+    } else {
+      info.state = ModuleState::kAvailable;
+      std::string p = path;
+      const std::string& root = host_.root_path(Root::kConfig);
+      if (root != "/" && p.starts_with(root)) p = p.substr(root.size());
+      info.path = p;
+      info.evidence.push_back({modules_dir_ + "/modules.dep", fmt::format("{} -> {}", info.name, p)});
+    }
+    kmod_module_unref(mod);
+  } else {
+    info.evidence.push_back({modules_dir_ + "/modules.dep", info.name + " not found"});
+  }
+  if (info.state == ModuleState::kAvailable && have_proc_modules_) {
+    info.evidence.push_back({"/proc/modules", "not listed (not loaded)"});
+  }
+  return info;
+}
+
+}  // namespace vmprep

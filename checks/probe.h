@@ -1,0 +1,44 @@
+// Probe: a read-only check of one aspect of a passthrough host.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checks/finding.h"
+#include "checks/host.h"
+
+namespace vmprep {
+
+// Whose access to device nodes a probe judges.
+struct Identity {
+  uid_t uid = 0;
+  std::vector<gid_t> gids;  // primary and supplementary groups
+  std::string name;         // user name for messages ("root", "alice")
+};
+
+// What the caller asks of the probes.
+struct ProbeContext {
+  Identity identity;                 // defaults to the user running vmcheck
+  std::vector<std::string> devices;  // PCI addresses named with --device ("0000:01:00.0")
+  bool guest = false;                // vmcheck --guest: checks for running inside a VM
+};
+
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  // The check name: the first part of every finding id it returns ("kvm").
+  virtual std::string_view Name() const = 0;
+  // One line for `vmcheck --list`.
+  virtual std::string_view Description() const = 0;
+  // Never throws, never prints: an unreadable file is a finding with the reason.
+  virtual std::vector<Finding> Run(const Host& host, const ProbeContext& context) const = 0;
+};
+
+// Every probe, in report order. Explicit table: adding a probe means adding it here.
+std::vector<std::unique_ptr<Probe>> MakeAllProbes();
+
+}  // namespace vmprep

@@ -1,0 +1,176 @@
+/// Rendering of findings (text, JSON) and the host facts printed with them.
+#include "checks/report.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "checks/system_info.h"
+
+namespace vmprep {
+namespace {
+
+std::string ReadTrimmed(const Host& host, Root root, std::string_view path) {
+  auto text = host.Read(root, path, 1 << 16);
+  return text ? std::string(Trim(*text)) : std::string();
+}
+
+std::string OsReleaseName(const Host& host) {
+  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+    auto text = host.Read(Root::kConfig, path, 1 << 16);
+    if (!text) continue;
+    for (auto line : SplitLines(*text)) {
+      if (!line.starts_with("PRETTY_NAME=")) continue;
+      auto value = Trim(line.substr(12));
+      if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+          value.back() == value.front()) {
+        value = value.substr(1, value.size() - 2);
+      }
+      return std::string(value);
+    }
+  }
+  return "";
+}
+
+std::string StripHex(std::string text) {
+  if (text.starts_with("0x")) text = text.substr(2);
+  return text;
+}
+
+const char* Color(Severity s) {
+  switch (s) {
+    case Severity::kPass: return "\033[32m";
+    case Severity::kNote: return "\033[36m";
+    case Severity::kWarn: return "\033[33m";
+    case Severity::kFail: return "\033[1;31m";
+    case Severity::kSkip: return "\033[2m";
+  }
+  return "";
+}
+
+}  // namespace
+
+HostInfo CollectHostInfo(const Host& host) {
+  HostInfo info;
+  info.hostname = ReadTrimmed(host, Root::kRuntime, "/proc/sys/kernel/hostname");
+  info.kernel = ReadTrimmed(host, Root::kRuntime, "/proc/sys/kernel/osrelease");
+  info.os = OsReleaseName(host);
+  if (auto cpu = ReadCpuInfo(host)) {
+    info.cpu_vendor = cpu->vendor;
+    info.cpu_model = cpu->model_name;
+  }
+  info.runtime_root = host.root_path(Root::kRuntime);
+  info.config_root = host.root_path(Root::kConfig);
+  info.live = host.live_runtime();
+  return info;
+}
+
+std::vector<DeviceSummary> CollectDevices(const Host& host) {
+  std::vector<DeviceSummary> devices;
+  auto names = host.List(Root::kRuntime, "/sys/bus/pci/devices");
+  if (!names) return devices;
+  for (const auto& name : *names) {
+    std::string dir = "/sys/bus/pci/devices/" + name;
+    DeviceSummary d;
+    d.address = name;
+    d.vendor_id = StripHex(ReadTrimmed(host, Root::kRuntime, dir + "/vendor"));
+    d.device_id = StripHex(ReadTrimmed(host, Root::kRuntime, dir + "/device"));
+    d.class_code = StripHex(ReadTrimmed(host, Root::kRuntime, dir + "/class"));
+    if (auto link = host.ReadLink(Root::kRuntime, dir + "/driver")) {
+      d.driver = link->substr(link->rfind('/') + 1);
+    }
+    if (auto link = host.ReadLink(Root::kRuntime, dir + "/iommu_group")) {
+      std::string_view num = std::string_view(*link).substr(link->rfind('/') + 1);
+      int group = -1;
+      auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), group);
+      if (ec == std::errc() && p == num.data() + num.size()) d.iommu_group = group;
+    }
+    devices.push_back(std::move(d));
+  }
+  return devices;
+}
+
+int ExitCodeFor(const std::vector<Finding>& findings) {
+  switch (WorstSeverity(findings)) {
+    case Severity::kFail: return 2;
+    case Severity::kWarn: return 1;
+    default: return 0;
+  }
+}
+
+std::string RenderText(const Report& report, const TextOptions& options) {
+  const HostInfo& h = report.host;
+  std::string out;
+  auto paint = [&](Severity s, std::string_view text) {
+    return options.color ? fmt::format("{}{}\033[0m", Color(s), text) : std::string(text);
+  };
+  out += fmt::format("vmcheck {} on {}{}\n", VMPREP_VERSION, h.hostname.empty() ? "(unknown host)" : h.hostname,
+                     h.live ? "" : " (captured tree)");
+  out += fmt::format("  kernel {}{}{}\n", h.kernel.empty() ? "unknown" : h.kernel,
+                     h.os.empty() ? "" : ", " + h.os, h.cpu_model.empty() ? "" : ", " + h.cpu_model);
+  if (h.runtime_root != "/" || h.config_root != "/") {
+    out += fmt::format("  runtime root {}, config root {}\n", h.runtime_root, h.config_root);
+  }
+  std::map<Severity, int> counts;
+  std::string current_check;
+  for (const auto& f : report.findings) {
+    ++counts[f.severity];
+    if (options.quiet && (f.severity == Severity::kPass || f.severity == Severity::kSkip)) continue;
+    if (f.check != current_check) {
+      current_check = f.check;
+      out += fmt::format("\n[{}]\n", f.check);
+    }
+    std::string label = std::string(SeverityName(f.severity));
+    std::transform(label.begin(), label.end(), label.begin(), [](char c) { return c - 32; });
+    out += fmt::format("  {}  {}  ({})\n", paint(f.severity, label), f.summary, f.id);
+    for (const auto& e : f.evidence) out += fmt::format("        seen: {}: {}\n", e.path, e.value);
+    if (!f.hint.empty()) out += fmt::format("        fix:  {}\n", f.hint);
+    if (!f.fixer.empty()) out += fmt::format("        vmsetup can do this: fixer {}\n", f.fixer);
+  }
+  out += fmt::format("\n{} pass, {} note, {} warn, {} fail, {} skipped\n", counts[Severity::kPass],
+                     counts[Severity::kNote], counts[Severity::kWarn], counts[Severity::kFail],
+                     counts[Severity::kSkip]);
+  return out;
+}
+
+std::string RenderJson(const Report& report) {
+  using Json = nlohmann::ordered_json;
+  const HostInfo& h = report.host;
+  Json doc;
+  doc["schema"] = kReportSchema;
+  doc["host"] = Json{{"hostname", h.hostname},         {"kernel", h.kernel},
+                     {"os", h.os},                     {"cpu_vendor", h.cpu_vendor},
+                     {"cpu_model", h.cpu_model},       {"runtime_root", h.runtime_root},
+                     {"config_root", h.config_root},   {"live", h.live},
+                     {"vmprep_version", VMPREP_VERSION}};
+  Json findings = Json::array();
+  for (const auto& f : report.findings) {
+    Json evidence = Json::array();
+    for (const auto& e : f.evidence) evidence.push_back(Json{{"path", e.path}, {"value", e.value}});
+    findings.push_back(Json{{"id", f.id},
+                            {"check", f.check},
+                            {"severity", SeverityName(f.severity)},
+                            {"summary", f.summary},
+                            {"hint", f.hint},
+                            {"evidence", std::move(evidence)},
+                            {"fixer", f.fixer.empty() ? Json(nullptr) : Json(f.fixer)}});
+  }
+  doc["findings"] = std::move(findings);
+  Json devices = Json::array();
+  for (const auto& d : report.devices) {
+    devices.push_back(Json{{"address", d.address},
+                           {"vendor_id", d.vendor_id},
+                           {"device_id", d.device_id},
+                           {"class", d.class_code},
+                           {"driver", d.driver.empty() ? Json(nullptr) : Json(d.driver)},
+                           {"iommu_group", d.iommu_group < 0 ? Json(nullptr) : Json(d.iommu_group)}});
+  }
+  doc["devices"] = std::move(devices);
+  // Replace invalid UTF-8 from the machine's files instead of failing.
+  return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace vmprep

@@ -1,0 +1,55 @@
+// Report: what vmcheck prints, as text for people and JSON for scripts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "checks/finding.h"
+#include "checks/host.h"
+
+namespace vmprep {
+
+inline constexpr std::string_view kReportSchema = "vmprep.report/1";
+
+struct HostInfo {
+  std::string hostname;
+  std::string kernel;      // /proc/sys/kernel/osrelease
+  std::string os;          // PRETTY_NAME of the config root's os-release
+  std::string cpu_vendor;
+  std::string cpu_model;
+  std::string runtime_root;
+  std::string config_root;
+  bool live = false;       // runtime root is this machine's "/"
+};
+
+struct DeviceSummary {
+  std::string address;  // "0000:01:00.0"
+  std::string vendor_id, device_id;  // "10de", "1b80"
+  std::string class_code;            // "030000"
+  std::string driver;                // "" when unbound
+  int iommu_group = -1;
+};
+
+struct Report {
+  HostInfo host;
+  std::vector<Finding> findings;
+  std::vector<DeviceSummary> devices;
+};
+
+HostInfo CollectHostInfo(const Host& host);
+// PCI devices from /sys/bus/pci/devices of the runtime root, sorted by address.
+std::vector<DeviceSummary> CollectDevices(const Host& host);
+
+struct TextOptions {
+  bool color = false;
+  bool quiet = false;  // only findings that are not pass (or skip)
+};
+
+std::string RenderText(const Report& report, const TextOptions& options);
+std::string RenderJson(const Report& report);
+
+// 0: only pass/note/skip; 1: worst is warn; 2: worst is fail.
+int ExitCodeFor(const std::vector<Finding>& findings);
+inline constexpr int kExitCouldNotRun = 3;
+
+}  // namespace vmprep

@@ -1,0 +1,135 @@
+// The kvm probe on real captured trees (tests/sysroots/*.tar.xz, see tests/sysroots/README.md)
+// and on the same trees with one fact changed in the exact shape a real host shows it.
+#include "checks/probes/kvm.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/probe_test_util.h"
+#include "tests/sysroot.h"
+
+namespace vmprep {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using vmprep::testing::FindById;
+using vmprep::testing::Sysroot;
+using vmprep::testing::Text;
+using vmprep::testing::Verdicts;
+
+std::vector<Finding> RunKvm(const Sysroot& root, Identity who = {0, {0}, "root"}) {
+  auto host = Host::Open(root.runtime(), root.config());
+  EXPECT_TRUE(host.has_value());
+  ProbeContext context;
+  context.identity = std::move(who);
+  return KvmProbe().Run(*host, context);
+}
+
+// This build machine: KVM through the paravirtualised kvm_pvm backend, no vmx/svm flag.
+TEST(KvmProbe, ParavirtualisedHostWithoutCpuFlagsPassesWithANote) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunKvm(root);
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("kvm.device:pass", "kvm.cpu:note", "kvm.module:pass", "kvm.firmware:pass"));
+  const Finding* cpu = FindById(findings, "kvm.cpu");
+  ASSERT_NE(cpu, nullptr);
+  EXPECT_THAT(Text(*cpu), HasSubstr("hypervisor present"));
+  EXPECT_THAT(Text(*cpu), HasSubstr("kvm_pvm"));
+  const Finding* device = FindById(findings, "kvm.device");
+  EXPECT_THAT(Text(*device), HasSubstr("captured tree"));
+}
+
+TEST(KvmProbe, NodeMissingWhileModulesAreBuiltIn) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  fs::remove(fs::path(root.runtime()) / "dev/kvm");
+  auto findings = RunKvm(root);
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("kvm.device:fail", "kvm.cpu:fail", "kvm.module:pass", "kvm.firmware:pass"));
+  const Finding* device = FindById(findings, "kvm.device");
+  EXPECT_THAT(device->evidence[0].value, HasSubstr("does not exist"));
+  EXPECT_THAT(device->hint, HasSubstr("mknod -m 0660 /dev/kvm c 10 232"));
+  // Without KVM and without vmx/svm, the CPU verdict is a failure naming nested virtualization.
+  EXPECT_THAT(FindById(findings, "kvm.cpu")->hint, HasSubstr("nested"));
+}
+
+TEST(KvmProbe, PermissionDeniedOnOwnerOnlyNodeAsksForAUdevRule) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunKvm(root, {1000, {1000}, "alice"});
+  EXPECT_EQ(Verdicts(findings)[0], "kvm.device:fail");
+  const Finding* device = FindById(findings, "kvm.device");
+  EXPECT_THAT(device->summary, HasSubstr("alice may not open it read-write"));
+  EXPECT_THAT(device->hint, HasSubstr("KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\""));
+  EXPECT_THAT(device->hint, HasSubstr("usermod -aG kvm alice"));
+}
+
+TEST(KvmProbe, PermissionDeniedOnGroupNodeNamesTheGroup) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  // Debian's udev rule makes the node root:kvm 0660; the kvm group is a system group.
+  fs::path node = fs::path(root.runtime()) / "dev/kvm";
+  ASSERT_EQ(::chown(node.c_str(), 0, 104), 0);
+  fs::permissions(node, fs::perms(0660));
+  fs::create_directories(fs::path(root.config()) / "etc");
+  std::ofstream(fs::path(root.config()) / "etc/group") << "root:x:0:\nkvm:x:104:\nalice:x:1000:\n";
+  std::ofstream(fs::path(root.config()) / "etc/passwd")
+      << "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:,,,:/home/alice:/bin/bash\n";
+  auto denied = RunKvm(root, {1000, {1000}, "alice"});
+  EXPECT_EQ(Verdicts(denied)[0], "kvm.device:fail");
+  EXPECT_THAT(FindById(denied, "kvm.device")->hint, HasSubstr("usermod -aG kvm alice"));
+  EXPECT_THAT(Text(*FindById(denied, "kvm.device")), HasSubstr("mode 0660, owner root, group kvm"));
+  // The same user in group kvm may use it.
+  auto allowed = RunKvm(root, {1000, {1000, 104}, "alice"});
+  EXPECT_EQ(Verdicts(allowed)[0], "kvm.device:pass");
+}
+
+TEST(KvmProbe, FirmwareDisabledLineInTheKernelLogIsAFailure) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  // The record as an Intel host with VT-x locked off prints it (arch/x86/kernel/cpu/feat_ctl.c).
+  std::ofstream(fs::path(root.runtime()) / "dev/kmsg", std::ios::app)
+      << "4,900,1000000,-;x86/cpu: VMX (outside TXT) disabled by BIOS\n";
+  auto findings = RunKvm(root);
+  const Finding* fw = FindById(findings, "kvm.firmware");
+  ASSERT_NE(fw, nullptr);
+  EXPECT_EQ(fw->severity, Severity::kFail);
+  EXPECT_THAT(Text(*fw), HasSubstr("VMX (outside TXT) disabled by BIOS"));
+}
+
+TEST(KvmProbe, UnreadableKernelLogIsSkippedNotPassed) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  fs::remove(fs::path(root.runtime()) / "dev/kmsg");
+  auto findings = RunKvm(root);
+  EXPECT_EQ(FindById(findings, "kvm.firmware")->severity, Severity::kSkip);
+}
+
+TEST(KvmProbe, LiveHostIsJudgedByTheIoctls) {
+  auto host = Host::Open("/", "/");
+  ASSERT_TRUE(host.has_value());
+  ProbeContext context;
+  context.identity = {::geteuid(), {::getegid()}, "me"};
+  auto findings = KvmProbe().Run(*host, context);
+  const Finding* device = FindById(findings, "kvm.device");
+  ASSERT_NE(device, nullptr);
+  // Whatever this machine has, the verdict must rest on an open or the ioctls, never on the tree.
+  std::string text = Text(*device);
+  if (device->severity == Severity::kPass) {
+    EXPECT_THAT(text, HasSubstr("KVM_CREATE_VM succeeded"));
+  } else {
+    EXPECT_THAT(text, ::testing::AnyOf(HasSubstr("does not exist"), HasSubstr("open read-write"),
+                                       HasSubstr("KVM_")));
+  }
+}
+
+}  // namespace
+}  // namespace vmprep
