@@ -26,21 +26,23 @@ for m in /sys/module/kvm*; do
   fi
 done
 : > "$stage/dev.nodes"
-for n in /dev/kvm /dev/vhost-net /dev/net/tun; do
-  [ -e "$n" ] || continue
-  mkdir -p "$rt$(dirname "$n")"
-  : > "$rt$n"
-  chmod "$(stat -c %a "$n")" "$rt$n"
-  chown "$(stat -c %u:%g "$n")" "$rt$n"
-  echo "$n c $(stat -c '%Hr:%Lr %a %u %g' "$n")" >> "$stage/dev.nodes"
-done
-mv "$stage/dev.nodes" "$rt/dev.nodes"
 # The kernel log in /dev/kmsg record format, read without blocking.
 dd if=/dev/kmsg iflag=nonblock bs=8192 2>/dev/null > "$rt/dev/kmsg" || true
+for n in /dev/kvm /dev/vhost-net /dev/net/tun /dev/kmsg; do
+  [ -e "$n" ] || continue
+  mkdir -p "$rt$(dirname "$n")"
+  [ "$n" = /dev/kmsg ] || : > "$rt$n"
+  chmod "$(stat -c %a "$n")" "$rt$n"
+  chown "$(stat -c %u:%g "$n")" "$rt$n"
+  printf '%s c %s %04o %s %s\n' "$n" "$(stat -c '%Hr:%Lr' "$n")" "0$(stat -c '%a' "$n")" \
+    "$(stat -c '%u' "$n")" "$(stat -c '%g' "$n")" >> "$stage/dev.nodes"
+done
+mv "$stage/dev.nodes" "$rt/dev.nodes"
 cp /etc/os-release "$stage/config/etc/os-release"
 cat > "$stage/README" <<EOT
 Captured from a real machine by tests/sysroots/capture-this-host.sh on $(date -u +%Y-%m-%d).
-Kernel $(uname -r); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-).
+kernel release: $(uname -r)
+CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-).
 KVM is provided by the paravirtualised backend kvm_pvm; /proc/cpuinfo has no vmx/svm flag.
 EOT
 tar -C "$stage" --numeric-owner -cJf "$out" runtime config README
