@@ -303,6 +303,7 @@ std::expected<void, Error> Host::MakeDirs(Root root, std::string_view path, mode
     std::string name;
     auto dir = OpenParent(root, sofar, &name);
     if (!dir) return std::unexpected(dir.error());
+    if (int err = Fault("mkdir", sofar)) return std::unexpected(SysError(sofar, "cannot create directory", err));
     if (::mkdirat(dir->get(), name.c_str(), mode) != 0 && errno != EEXIST) {
       return std::unexpected(SysError(sofar, "cannot create directory", errno));
     }
@@ -340,6 +341,10 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
     ::unlinkat(dir->get(), tmp.c_str(), 0);
     return std::unexpected(SysError(target, what, err));
   };
+  if (int err = Fault("write", target)) {
+    errno = err;
+    return fail("cannot write");
+  }
   std::size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = ::write(file.get(), bytes.data() + off, bytes.size() - off);
@@ -354,6 +359,10 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   if ((options.uid || options.gid) && ::fchown(file.get(), uid, gid) != 0) return fail("cannot set owner");
   if (::fchmod(file.get(), options.mode) != 0) return fail("cannot set mode");
   if (::fsync(file.get()) != 0) return fail("cannot sync");
+  if (int err = Fault("rename", target)) {
+    errno = err;
+    return fail("cannot rename into place");
+  }
   if (::renameat(dir->get(), tmp.c_str(), dir->get(), name.c_str()) != 0) return fail("cannot rename into place");
   // The directory fd is O_PATH; open it for reading to fsync the new entry.
   int dfd = ::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -368,6 +377,7 @@ std::expected<void, Error> Host::Remove(Root root, std::string_view path) const 
   std::string name;
   auto dir = OpenParent(root, path, &name);
   if (!dir) return std::unexpected(dir.error());
+  if (int err = Fault("remove", path)) return std::unexpected(SysError(path, "cannot remove", err));
   if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
     return std::unexpected(SysError(path, "cannot remove", errno));
   }

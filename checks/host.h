@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,6 +112,12 @@ class Host {
   std::expected<void, Error> MakeDirs(Root root, std::string_view path, mode_t mode = 0755) const;
   std::expected<void, Error> Remove(Root root, std::string_view path) const;
 
+  // Fault injection for tests of rollback: called before every step of a write
+  // (operation "write", "rename", "mkdir", "remove" and the path); a non-zero return is
+  // the errno that step fails with, as if the system call had failed.
+  using FaultHook = std::function<int(std::string_view operation, std::string_view path)>;
+  void SetFaultHookForTesting(FaultHook hook) { fault_hook_ = std::move(hook); }
+
  private:
   Host() = default;
   std::expected<Fd, Error> OpenIn(Root root, std::string_view path, int flags,
@@ -124,6 +131,10 @@ class Host {
   std::shared_ptr<Fd> runtime_fd_;
   std::shared_ptr<Fd> config_fd_;
   bool live_runtime_ = false;
+  FaultHook fault_hook_;
+  int Fault(std::string_view operation, std::string_view path) const {
+    return fault_hook_ ? fault_hook_(operation, path) : 0;
+  }
 };
 
 // Splits text into lines (without the newline); a final line without newline is kept.

@@ -3,6 +3,8 @@
 
 #include <libkmod.h>
 
+#include <map>
+
 #include <fmt/format.h>
 
 namespace vmprep {
@@ -38,6 +40,7 @@ ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
     proc_modules_ = std::move(*mods);
     have_proc_modules_ = true;
   }
+  config_ = KernelConfig::Read(host, release_);
   if (release_.empty() || release_.find('/') != std::string::npos) return;
   for (const char* base : {"/usr/lib/modules/", "/lib/modules/"}) {
     auto resolved = host.Resolve(Root::kConfig, std::string(base) + release_);
@@ -61,7 +64,7 @@ ModuleIndex::~ModuleIndex() {
   if (ctx_ != nullptr) kmod_unref(ctx_);
 }
 
-ModuleInfo ModuleIndex::Query(std::string_view raw_name) const {
+ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config_symbol) const {
   ModuleInfo info;
   info.name = NormalizeModuleName(raw_name);
   if (info.name.empty() || info.name.find('/') != std::string::npos) return info;
@@ -87,6 +90,18 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name) const {
     info.state = ModuleState::kBuiltin;
     info.evidence.push_back({sys, "present without initstate: built into the kernel"});
     return info;
+  }
+  if (!config_symbol.empty() && config_.known()) {
+    auto tristate = config_.Tristate(config_symbol);
+    if (tristate == 'y') {
+      info.state = ModuleState::kBuiltin;
+      info.evidence.push_back(config_.EvidenceFor(config_symbol));
+      return info;
+    }
+    if (tristate == 'n') {
+      info.evidence.push_back(config_.EvidenceFor(config_symbol));
+      return info;
+    }
   }
   if (ctx_ == nullptr) {
     info.evidence.push_back(
@@ -118,6 +133,39 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name) const {
     info.evidence.push_back({"/proc/modules", "not listed (not loaded)"});
   }
   return info;
+}
+
+}  // namespace vmprep
+
+namespace vmprep {
+
+std::vector<Evidence> FindBootLoadEntries(const Host& host, std::string_view raw_name) {
+  const std::string want = NormalizeModuleName(raw_name);
+  std::vector<Evidence> found;
+  auto scan = [&](const std::string& path) {
+    auto text = host.Read(Root::kConfig, path, 1 << 20);
+    if (!text) return;
+    int n = 0;
+    for (auto line : SplitLines(*text)) {
+      ++n;
+      auto t = Trim(line);
+      if (t.empty() || t.front() == '#' || t.front() == ';') continue;
+      auto words = SplitWords(t);
+      if (NormalizeModuleName(words[0]) == want) found.push_back({fmt::format("{}:{}", path, n), std::string(t)});
+    }
+  };
+  // systemd-modules-load: files by name across the directories, first directory wins.
+  std::map<std::string, std::string> by_name;
+  for (const char* dir : {"/usr/lib/modules-load.d", "/lib/modules-load.d", "/run/modules-load.d", "/etc/modules-load.d"}) {
+    auto names = host.List(Root::kConfig, dir);
+    if (!names) continue;
+    for (const auto& name : *names) {
+      if (name.ends_with(".conf")) by_name[name] = std::string(dir) + "/" + name;
+    }
+  }
+  for (const auto& [name, path] : by_name) scan(path);
+  scan("/etc/modules");
+  return found;
 }
 
 }  // namespace vmprep

@@ -7,6 +7,7 @@
 
 #include "checks/finding.h"
 #include "checks/host.h"
+#include "checks/kernel_config.h"
 
 struct kmod_ctx;
 
@@ -37,7 +38,10 @@ class ModuleIndex {
   const std::string& kernel_release() const { return release_; }
   // Where the modules directory is (e.g. "/usr/lib/modules/6.1.0-26-amd64"), or empty.
   const std::string& modules_dir() const { return modules_dir_; }
-  ModuleInfo Query(std::string_view name) const;
+  // `config_symbol` (e.g. "VHOST_NET") lets the kernel configuration settle what sysfs and
+  // the module index cannot: built in (=y) or not built at all.
+  ModuleInfo Query(std::string_view name, std::string_view config_symbol = "") const;
+  const KernelConfig& kernel_config() const { return config_; }
 
  private:
   const Host& host_;
@@ -45,9 +49,19 @@ class ModuleIndex {
   std::string modules_dir_;
   std::string proc_modules_;
   bool have_proc_modules_ = false;
+  KernelConfig config_;
   ::kmod_ctx* ctx_ = nullptr;
 };
 
 std::string NormalizeModuleName(std::string_view name);
+
+}  // namespace vmprep
+
+namespace vmprep {
+
+// Lines that load `name` at boot: /etc/modules-load.d, /run/modules-load.d,
+// /usr/lib/modules-load.d (*.conf, a file in /etc masks the same name further down) and
+// Debian's /etc/modules. Each match is evidence: file and line.
+std::vector<Evidence> FindBootLoadEntries(const Host& host, std::string_view name);
 
 }  // namespace vmprep

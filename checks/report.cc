@@ -2,12 +2,12 @@
 #include "checks/report.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "checks/pci_scan.h"
 #include "checks/system_info.h"
 
 namespace vmprep {
@@ -33,11 +33,6 @@ std::string OsReleaseName(const Host& host) {
     }
   }
   return "";
-}
-
-std::string StripHex(std::string text) {
-  if (text.starts_with("0x")) text = text.substr(2);
-  return text;
 }
 
 const char* Color(Severity s) {
@@ -70,25 +65,13 @@ HostInfo CollectHostInfo(const Host& host) {
 
 std::vector<DeviceSummary> CollectDevices(const Host& host) {
   std::vector<DeviceSummary> devices;
-  auto names = host.List(Root::kRuntime, "/sys/bus/pci/devices");
-  if (!names) return devices;
-  for (const auto& name : *names) {
-    std::string dir = "/sys/bus/pci/devices/" + name;
-    DeviceSummary d;
-    d.address = name;
-    d.vendor_id = StripHex(ReadTrimmed(host, Root::kRuntime, dir + "/vendor"));
-    d.device_id = StripHex(ReadTrimmed(host, Root::kRuntime, dir + "/device"));
-    d.class_code = StripHex(ReadTrimmed(host, Root::kRuntime, dir + "/class"));
-    if (auto link = host.ReadLink(Root::kRuntime, dir + "/driver")) {
-      d.driver = link->substr(link->rfind('/') + 1);
-    }
-    if (auto link = host.ReadLink(Root::kRuntime, dir + "/iommu_group")) {
-      std::string_view num = std::string_view(*link).substr(link->rfind('/') + 1);
-      int group = -1;
-      auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), group);
-      if (ec == std::errc() && p == num.data() + num.size()) d.iommu_group = group;
-    }
-    devices.push_back(std::move(d));
+  auto scan = ScanPci(host);
+  if (!scan) return devices;
+  for (const auto& [addr, d] : scan->extra) {
+    const PciDevice& p = d.device;
+    devices.push_back({addr.ToString(), fmt::format("{:04x}", p.vendor_id.value_or(0)),
+                       fmt::format("{:04x}", p.device_id.value_or(0)),
+                       fmt::format("{:06x}", p.class_code.value_or(0)), p.driver, p.iommu_group});
   }
   return devices;
 }

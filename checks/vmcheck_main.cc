@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "checks/accounts.h"
+#include "checks/groups_report.h"
+#include "checks/pci_scan.h"
 #include "checks/probe.h"
 #include "checks/report.h"
 
@@ -43,17 +45,23 @@ int main(int argc, char** argv) {
       "vmcheck"};
   std::string root, runtime_root, config_root, user;
   std::vector<std::string> only;
-  bool json = false, list = false, quiet = false, version = false;
+  std::vector<std::string> devices;
+  bool json = false, list = false, quiet = false, version = false, guest = false;
   app.add_option("--root", root, "Both roots: a captured or mounted system instead of /");
   app.add_option("--runtime-root", runtime_root, "Where /sys, /proc and /dev are read (default /)");
   app.add_option("--config-root", config_root, "Where /etc, /boot and /usr/lib/modules are read (default /)");
   app.add_option("--only", only, "Run only this check (repeatable; see --list)");
   app.add_option("--user", user, "Judge device access for this user instead of the one running vmcheck");
+  app.add_option("--device", devices, "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
+  app.add_flag("--guest", guest, "Run inside a VM: check the guest's virtio drivers instead of the host");
   app.add_flag("--json", json, "Print one JSON document (schema vmprep.report/1)");
   app.add_flag("--list", list, "List the checks, one line each");
   app.add_flag("-q,--quiet", quiet, "Print only findings that are not pass");
   app.add_flag("-V,--version", version, "Print the version");
 
+  CLI::App* groups = app.add_subcommand(
+      "groups", "List every IOMMU group and its devices as lspci -nn names them (with --json: JSON)");
+  groups->fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -89,7 +97,18 @@ int main(int argc, char** argv) {
   auto host = vmprep::Host::Open(runtime, config);
   if (!host) return CouldNotRun(fmt::format("cannot use root {}", host.error().ToString()));
 
+  if (groups->parsed()) {
+    auto scan = vmprep::ScanPci(*host);
+    if (!scan) return CouldNotRun(scan.error().ToString());
+    vmprep::PciNames names;
+    std::string text = json ? vmprep::RenderGroupsJson(*scan, names) : vmprep::RenderGroupsText(*scan, names);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+
   vmprep::ProbeContext context;
+  context.guest = guest;
+  context.devices = devices;
   if (!user.empty()) {
     auto identity = vmprep::LookupIdentity(*host, user);
     if (!identity) return CouldNotRun(identity.error().ToString());
@@ -102,6 +121,8 @@ int main(int argc, char** argv) {
   report.host = vmprep::CollectHostInfo(*host);
   for (const auto& p : probes) {
     if (!wanted.empty() && !wanted.contains(p->Name())) continue;
+    // --guest checks the VM from inside; the host checks do not apply there.
+    if (guest != (p->Name() == "guest")) continue;
     auto findings = p->Run(*host, context);
     report.findings.insert(report.findings.end(), findings.begin(), findings.end());
   }

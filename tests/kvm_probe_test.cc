@@ -113,6 +113,71 @@ TEST(KvmProbe, UnreadableKernelLogIsSkippedNotPassed) {
   EXPECT_EQ(FindById(findings, "kvm.firmware")->severity, Severity::kSkip);
 }
 
+// A QEMU guest with -cpu max (svm) and kvm_amd loaded: the usable case on a real kernel.
+TEST(KvmProbe, UsableOnAGuestWithSvmAndKvmAmdLoaded) {
+  Sysroot root("kvm-svm");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunKvm(root);
+  EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:pass", "kvm.cpu:pass", "kvm.module:pass",
+                                              "kvm.firmware:pass", "kvm.nested:pass"));
+  EXPECT_THAT(Text(*FindById(findings, "kvm.module")), HasSubstr("kvm_amd"));
+  EXPECT_THAT(Text(*FindById(findings, "kvm.nested")), HasSubstr("/sys/module/kvm_amd/parameters/nested"));
+}
+
+// The same guest as the kernel made the node (root:105 0660), judged for a user outside
+// group 105, then for one inside it.
+TEST(KvmProbe, PermissionDeniedOnTheCapturedNodeForAUserOutsideItsGroup) {
+  Sysroot root("kvm-svm");
+  ASSERT_TRUE(root.ok());
+  fs::create_directories(fs::path(root.config()) / "etc");
+  std::ofstream(fs::path(root.config()) / "etc/group") << "root:x:0:\nkvm:x:105:\n";
+  auto denied = RunKvm(root, {1000, {1000}, "alice"});
+  EXPECT_EQ(Verdicts(denied)[0], "kvm.device:fail");
+  EXPECT_THAT(FindById(denied, "kvm.device")->hint, HasSubstr("usermod -aG kvm alice"));
+  auto allowed = RunKvm(root, {1000, {1000, 105}, "alice"});
+  EXPECT_EQ(Verdicts(allowed)[0], "kvm.device:pass");
+}
+
+// -cpu qemu64,-svm: the CPU has no virtualization; modprobe kvm_amd failed in the guest.
+TEST(KvmProbe, NoCpuSupportIsTheOneRootCauseFailure) {
+  Sysroot root("kvm-nocpu");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunKvm(root);
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("kvm.device:fail", "kvm.cpu:fail", "kvm.module:note", "kvm.firmware:pass"));
+  const Finding* cpu = FindById(findings, "kvm.cpu");
+  EXPECT_THAT(Text(*cpu), HasSubstr("svm absent"));
+  // The kernel's own words from the failed load are part of the evidence.
+  EXPECT_THAT(Text(*cpu), HasSubstr("kvm: no hardware support for 'kvm_amd'"));
+  EXPECT_THAT(FindById(findings, "kvm.module")->summary, HasSubstr("cannot load without vmx/svm"));
+}
+
+// -cpu max, modules installed but never loaded: no node, and the fix is modprobe.
+TEST(KvmProbe, ModuleNotLoadedMeansNoNode) {
+  Sysroot root("kvm-unloaded");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunKvm(root);
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("kvm.device:fail", "kvm.cpu:pass", "kvm.module:fail", "kvm.firmware:pass"));
+  EXPECT_THAT(FindById(findings, "kvm.module")->hint, HasSubstr("modprobe kvm_amd"));
+  EXPECT_THAT(Text(*FindById(findings, "kvm.module")), HasSubstr("kvm-amd.ko"));
+}
+
+// The same machine after its kernel's modules were removed (the running kernel's
+// /usr/lib/modules/<release> gone, as after a kernel upgrade removed the old one).
+TEST(KvmProbe, ModuleMissingWhenTheRunningKernelHasNoModules) {
+  Sysroot root("kvm-unloaded");
+  ASSERT_TRUE(root.ok());
+  fs::remove_all(fs::path(root.config()) / "usr/lib/modules");
+  fs::remove_all(fs::path(root.config()) / "boot");
+  auto findings = RunKvm(root);
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("kvm.device:fail", "kvm.cpu:pass", "kvm.module:fail", "kvm.firmware:pass"));
+  const Finding* module = FindById(findings, "kvm.module");
+  EXPECT_THAT(module->summary, HasSubstr("has no KVM module"));
+  EXPECT_THAT(Text(*module), HasSubstr("no module index for the running kernel"));
+}
+
 TEST(KvmProbe, LiveHostIsJudgedByTheIoctls) {
   auto host = Host::Open("/", "/");
   ASSERT_TRUE(host.has_value());

@@ -201,13 +201,14 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
   // (kvm_pvm on paravirtualised hosts).
   std::vector<ModuleInfo> backends;
   std::string vendor_module = cpu ? VendorModuleFor(*cpu) : "";
-  for (std::string name : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
-    ModuleInfo m = modules.Query(name);
+  for (auto [name, symbol] : {std::pair<std::string, std::string>{"kvm_intel", "KVM_INTEL"},
+                               {"kvm_amd", "KVM_AMD"}, {"kvm_pvm", "KVM_PVM"}}) {
+    ModuleInfo m = modules.Query(name, symbol);
     if (name == vendor_module || m.state == ModuleState::kLoaded || m.state == ModuleState::kBuiltin) {
       backends.push_back(std::move(m));
     }
   }
-  ModuleInfo core = modules.Query("kvm");
+  ModuleInfo core = modules.Query("kvm", "KVM");
   auto active_backend = std::find_if(backends.begin(), backends.end(), [](const ModuleInfo& m) {
     return m.state == ModuleState::kLoaded || m.state == ModuleState::kBuiltin;
   });
@@ -324,12 +325,20 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
       });
       if (available != backends.end() || core.state == ModuleState::kAvailable) {
         std::string name = available != backends.end() ? available->name : "kvm";
-        f = &make("module", usable ? Severity::kNote : Severity::kFail,
-                  fmt::format("{} is installed but not loaded", name));
-        f->hint = fmt::format(
-            "Load it now with `modprobe {}` (dmesg tells why if it refuses) and at every boot "
-            "with a line `{}` in /etc/modules-load.d/kvm.conf.",
-            name, name);
+        const bool cpu_lacks = cpu && !cpu->has("vmx") && !cpu->has("svm");
+        if (cpu_lacks && !usable) {
+          // The module cannot load on this CPU: kvm.cpu carries the failure and its fix.
+          f = &make("module", Severity::kNote,
+                    fmt::format("{} is installed but not loaded; it cannot load without vmx/svm "
+                                "(see kvm.cpu)", name));
+        } else {
+          f = &make("module", usable ? Severity::kNote : Severity::kFail,
+                    fmt::format("{} is installed but not loaded", name));
+          f->hint = fmt::format(
+              "Load it now with `modprobe {}` (dmesg tells why if it refuses) and at every boot "
+              "with a line `{}` in /etc/modules-load.d/kvm.conf.",
+              name, name);
+        }
       } else if (usable) {
         f = &make("module", Severity::kNote,
                   "no KVM vendor module is known to be loaded, but /dev/kvm works");

@@ -1,0 +1,18 @@
+// The ids of vmsetup's fixers, as findings name them in "fixer". A contract between the
+// probes (checks/) and the fixers (fixers/): a test checks every id here has a fixer.
+#pragma once
+
+#include <string_view>
+
+namespace vmprep {
+
+inline constexpr std::string_view kFixKernelCmdline = "kernel-cmdline";
+inline constexpr std::string_view kFixInitramfs = "initramfs";
+inline constexpr std::string_view kFixModprobeVfio = "modprobe-vfio";
+inline constexpr std::string_view kFixModulesLoad = "modules-load";
+inline constexpr std::string_view kFixHugepages = "hugepages";
+inline constexpr std::string_view kFixXorg = "xorg";
+inline constexpr std::string_view kFixQemuBridge = "qemu-bridge";
+inline constexpr std::string_view kFixVfioBind = "vfio-bind";
+
+}  // namespace vmprep

@@ -1,0 +1,28 @@
+// Which initramfs generators this system has, and which modules each puts in (and loads
+// from) the initramfs: mkinitcpio, dracut, initramfs-tools, booster.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "checks/error.h"
+#include "checks/finding.h"
+#include "checks/host.h"
+
+namespace vmprep {
+
+struct InitramfsGenerator {
+  std::string name;                  // "mkinitcpio", "dracut", "initramfs-tools", "booster"
+  std::string tool;                  // the binary found, e.g. "/usr/bin/mkinitcpio"
+  std::vector<std::string> modules;  // loaded early (MODULES, force_drivers, modules file, ...)
+  std::vector<std::string> included; // only included (dracut add_drivers)
+  std::vector<Evidence> evidence;    // file:line of each contribution
+  std::vector<Error> errors;         // values that could not be read statically
+  bool Loads(std::string_view module) const;  // '-' == '_'
+  bool Mentions(std::string_view module) const;
+};
+
+// Generators whose tool is installed in the config root, in a fixed order.
+std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host);
+
+}  // namespace vmprep

@@ -1,0 +1,41 @@
+// EditSet: what a fixer wants changed, as data. Planning is pure; applying is the
+// transaction's business (fixers/transaction.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmprep {
+
+struct FileEdit {
+  std::string path;                   // as on the installed system: "/etc/default/grub" (config root)
+  std::optional<std::string> before;  // bytes seen at plan time; nullopt: the file did not exist
+  std::optional<std::string> after;   // bytes wanted; nullopt: remove the file
+  mode_t mode = 0644;                 // for a new file; an existing file keeps mode and owner
+  std::string fixer;                  // id of the fixer that wants it
+  std::string why;                    // one line for the plan: what changes and why
+};
+
+// A command to run after the files are written (regenerate the initramfs or the boot
+// menu). Run by execve with this argv inside the config root's system, never via a shell.
+struct PostAction {
+  std::vector<std::string> argv;
+  std::string why;
+};
+
+struct EditSet {
+  std::vector<FileEdit> edits;
+  std::vector<PostAction> actions;
+  // Things the fixer could not do and the human must (with file:line when a parser refused).
+  std::vector<std::string> notes;
+  bool empty() const { return edits.empty() && actions.empty(); }
+  void Append(EditSet other);  // merges; two edits of one file must not conflict
+};
+
+// A unified diff of one edit (paths a/PATH b/PATH, 3 lines of context), "" when unchanged.
+std::string UnifiedDiff(const FileEdit& edit);
+
+}  // namespace vmprep

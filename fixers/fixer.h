@@ -1,0 +1,50 @@
+// Fixer: plans the file changes that mend a probe's finding. Plan() is pure: it reads through
+// the Host and returns an EditSet; an empty set means "already applied".
+#pragma once
+
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checks/error.h"
+#include "checks/fixer_ids.h"
+#include "checks/host.h"
+#include "checks/topology.h"
+#include "fixers/edit.h"
+
+namespace vmprep {
+
+// What the user asked vmsetup for (vmsetup plan --device ... --enable ...).
+struct FixerOptions {
+  std::vector<PciAddress> devices;  // devices to give to vfio-pci (every function of their group)
+  bool iommu = false;               // enable the IOMMU on the kernel command line
+  bool iommu_pt = false;            // and passthrough mode (iommu=pt)
+  bool vfio = false;                // bind `devices` to vfio-pci early
+  bool vhost_net = false;           // load vhost_net at boot
+  struct Hugepages {
+    std::uint64_t page_kb = 0;      // 2048 or 1048576
+    std::uint64_t count = 0;
+  };
+  std::optional<Hugepages> hugepages;
+  bool xorg = false;                // keep Xorg off the passed-through GPU
+  std::vector<std::string> bridges; // allow these bridges in /etc/qemu/bridge.conf
+};
+
+class Fixer {
+ public:
+  virtual ~Fixer() = default;
+  // Stable id, named by findings ("kernel-cmdline").
+  virtual std::string_view Id() const = 0;
+  virtual std::string_view Description() const = 0;
+  // Pure: reads only, through `host`. A file it cannot parse is an Error with file:line and
+  // what was expected; the file is not part of any plan then.
+  virtual std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const = 0;
+};
+
+// Every fixer, in apply order. Explicit table.
+std::vector<std::unique_ptr<Fixer>> MakeAllFixers();
+
+}  // namespace vmprep

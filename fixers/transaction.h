@@ -1,0 +1,46 @@
+// Transactions: apply an EditSet atomically and undoably, under the config root.
+//
+// Apply re-reads every file and refuses if it changed since the plan; backs the originals up
+// into /var/lib/vmprep/transactions/<id>/ with a manifest; writes each file atomically through
+// the Host (temp file, fsync, rename, fsync dir), keeping owner, mode and symlinks; and if
+// any step fails restores what it had already replaced. /var/lib/vmprep/lock keeps two runs
+// apart. Undo restores a transaction's files byte for byte and removes files it created.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "checks/error.h"
+#include "checks/host.h"
+#include "fixers/edit.h"
+
+namespace vmprep {
+
+inline constexpr std::string_view kTransactionsDir = "/var/lib/vmprep/transactions";
+
+struct TransactionRecord {
+  std::string id;                  // "20261124T071530Z-3f2a" (sortable, unique)
+  std::string created;             // ISO 8601 UTC
+  std::vector<std::string> files;  // paths changed, in apply order
+  std::vector<std::string> fixers; // fixer ids involved
+  bool undone = false;
+};
+
+struct ApplyResult {
+  TransactionRecord record;
+  std::vector<std::string> changed;  // paths actually written or removed
+};
+
+// Writes `plan` (its post-actions are NOT run here: the caller runs or prints them).
+// An empty plan writes nothing and records no transaction.
+std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan);
+
+// Restores the named transaction (or the newest one not yet undone when `id` is empty).
+// Refuses, naming the file, when a file was changed after the transaction.
+std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id);
+
+// Every recorded transaction, oldest first.
+std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host);
+
+}  // namespace vmprep
