@@ -1,0 +1,20 @@
+# End-to-end tests of the initramfs hooks and systemd units (included from CMakeLists.txt).
+# Boot tests build a cached Debian chroot (make-chroot.sh) and boot real kernels under TCG;
+# they share the cache, so they run one at a time.
+include("${CMAKE_SOURCE_DIR}/systemd/systemd.cmake")
+include("${CMAKE_SOURCE_DIR}/initramfs-hooks/install.cmake")
+
+set(_e2e "${CMAKE_SOURCE_DIR}/tests/e2e")
+foreach(_tool initramfs-tools dracut)
+  foreach(_case positive negative)
+    add_test(NAME e2e.hooks.${_tool}.${_case} COMMAND "${_e2e}/boot-hook.sh" ${_tool} ${_case})
+    # Cold (chroot + kernel download) about a minute; warm 10-40 s.
+    set_tests_properties(e2e.hooks.${_tool}.${_case} PROPERTIES TIMEOUT 900
+      RESOURCE_LOCK vmprep_e2e_boot LABELS "e2e;boot")
+  endforeach()
+endforeach()
+add_test(NAME e2e.hooks.mkinitcpio COMMAND "${_e2e}/mkinitcpio-hook.sh")
+set_tests_properties(e2e.hooks.mkinitcpio PROPERTIES TIMEOUT 600
+  RESOURCE_LOCK vmprep_e2e_boot LABELS "e2e;boot")
+add_test(NAME e2e.hooks.shellcheck COMMAND "${_e2e}/shellcheck-hooks.sh" "${CMAKE_SOURCE_DIR}")
+set_tests_properties(e2e.hooks.shellcheck PROPERTIES TIMEOUT 120)
