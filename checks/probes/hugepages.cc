@@ -70,6 +70,41 @@ BootRequest ParseBootRequest(const Cmdline& cmd, std::uint64_t default_kb) {
   return req;
 }
 
+// vm.nr_hugepages as systemd-sysctl applies it: /etc/sysctl.conf, then *.conf from
+// /usr/lib, /lib, /run and /etc sysctl.d by name (a name in /etc hides the same name
+// further down); the last assignment wins.
+std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& host) {
+  std::map<std::string, std::string> by_name;
+  for (const char* dir : {"/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"}) {
+    auto names = host.List(Root::kConfig, dir);
+    if (!names) continue;
+    for (const auto& n : *names) {
+      if (n.ends_with(".conf")) by_name[n] = fmt::format("{}/{}", dir, n);
+    }
+  }
+  std::vector<std::string> files;
+  for (const auto& [n, p] : by_name) files.push_back(p);
+  files.push_back("/etc/sysctl.conf");
+  std::optional<std::pair<std::uint64_t, Evidence>> found;
+  for (const auto& path : files) {
+    auto text = host.Read(Root::kConfig, path, 1 << 20);
+    if (!text) continue;
+    int n = 0;
+    for (auto line : SplitLines(*text)) {
+      ++n;
+      auto t = Trim(line);
+      if (t.empty() || t.front() == '#' || t.front() == ';') continue;
+      auto eq = t.find('=');
+      if (eq == std::string_view::npos) continue;
+      auto key = Trim(t.substr(0, eq));
+      if (key == "vm.nr_hugepages" || key == "vm/nr_hugepages") {
+        found = std::pair{ToNumber(t.substr(eq + 1)), Evidence{fmt::format("{}:{}", path, n), std::string(t)}};
+      }
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 std::string_view HugepagesProbe::Name() const { return "hugepages"; }
@@ -136,6 +171,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) 
   }
   KernelParams params = ReadKernelParams(host);
   BootRequest boot = ParseBootRequest(params.cmdline, default_kb);
+  auto sysctl = SysctlHugepages(host);
+  if (sysctl && default_kb) boot.pages[default_kb] = std::max(boot.pages[default_kb], sysctl->first);
 
   std::uint64_t reserved_kb = 0;
   for (const auto& p : pools) reserved_kb += p.total * p.page_kb;
@@ -147,7 +184,7 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) 
     for (const auto& [kb, count] : boot.pages) {
       for (const auto& p : pools) {
         if (p.page_kb == kb && p.total < count) {
-          shortfalls.push_back(fmt::format("{} × {} asked on the command line, {} reserved", count, HumanKb(kb), p.total));
+          shortfalls.push_back(fmt::format("{} × {} asked, {} reserved", count, HumanKb(kb), p.total));
         }
       }
     }
@@ -164,7 +201,7 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) 
                             HumanKb(mem_total_kb)));
       f->hint = "Reserve at most the memory of the guests that run at once, and leave the host several GiB.";
     } else if (!shortfalls.empty()) {
-      f = &make("reserved", Severity::kWarn, "fewer huge pages are reserved than the command line asks for");
+      f = &make("reserved", Severity::kWarn, "fewer huge pages are reserved than the command line or sysctl asks for");
       for (std::size_t i = 0; i < shortfalls.size(); ++i) f->summary += (i ? "; " : ": ") + shortfalls[i];
       f->hint = "Memory was too fragmented or too small at boot: lower the count, or reserve 1 GiB pages "
                 "on the command line, where they are taken before memory fragments.";
@@ -176,6 +213,7 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) 
     f->evidence = pool_evidence;
     if (mem_total_kb) f->evidence.push_back({"/proc/meminfo", fmt::format("MemTotal {} kB", mem_total_kb)});
     if (!boot.pages.empty() || boot.default_kb != default_kb) f->evidence.push_back(params.AsEvidence());
+    if (sysctl) f->evidence.push_back(sysctl->second);
   }
 
   // --- hugepages.mount: QEMU and libvirt allocate guest memory from a hugetlbfs mount.
