@@ -15,6 +15,16 @@ std::string_view SeverityName(Severity severity) {
 
 int SeverityRank(Severity severity) { return static_cast<int>(severity); }
 
+Finding& AddFinding(std::vector<Finding>& out, std::string_view check, std::string_view name,
+                    Severity severity, std::string summary) {
+  Finding& f = out.emplace_back();
+  f.id = std::string(check) + "." + std::string(name);
+  f.check = std::string(check);
+  f.severity = severity;
+  f.summary = std::move(summary);
+  return f;
+}
+
 Severity WorstSeverity(const std::vector<Finding>& findings) {
   Severity worst = Severity::kSkip;
   for (const auto& f : findings) {

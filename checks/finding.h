@@ -28,6 +28,10 @@ struct Finding {
   std::string fixer;    // id of the fixer that can mend it, or empty
 };
 
+// Appends a finding "<check>.<name>" and returns it for evidence, hint and fixer.
+Finding& AddFinding(std::vector<Finding>& out, std::string_view check, std::string_view name,
+                    Severity severity, std::string summary);
+
 // Returns the worst severity in `findings` (kSkip when empty).
 Severity WorstSeverity(const std::vector<Finding>& findings);
 

@@ -9,8 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "checks/modules.h"
+#include "checks/dropins.h"
 #include "checks/formats/shell_vars.h"
+#include "checks/modules.h"
 
 namespace vmprep {
 namespace {
@@ -20,20 +21,6 @@ std::string FirstExisting(const Host& host, std::initializer_list<const char*> p
     if (host.Exists(Root::kConfig, p)) return p;
   }
   return "";
-}
-
-std::vector<std::string> ConfFiles(const Host& host, std::initializer_list<const char*> dirs_low_to_high) {
-  std::map<std::string, std::string> by_name;
-  for (const char* dir : dirs_low_to_high) {
-    auto names = host.List(Root::kConfig, dir);
-    if (!names) continue;
-    for (const auto& n : *names) {
-      if (n.ends_with(".conf")) by_name[n] = fmt::format("{}/{}", dir, n);
-    }
-  }
-  std::vector<std::string> files;
-  for (const auto& [n, p] : by_name) files.push_back(p);
-  return files;
 }
 
 // Applies every top-level assignment of `vars` in `files` (in order) as bash would when
@@ -95,14 +82,14 @@ std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
   if (std::string tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"}); !tool.empty()) {
     InitramfsGenerator g{"mkinitcpio", tool};
     std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
-    for (auto& f : ConfFiles(host, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
+    for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
     ApplyShellFiles(host, files, {"MODULES"}, &g.modules, &g);
     gens.push_back(std::move(g));
   }
   if (std::string tool = FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"}); !tool.empty()) {
     InitramfsGenerator g{"dracut", tool};
     std::vector<std::string> files = {"/etc/dracut.conf"};
-    for (auto& f : ConfFiles(host, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"})) files.push_back(f);
+    for (auto& f : DropInFiles(host, Root::kConfig, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"})) files.push_back(f);
     ApplyShellFiles(host, files, {"force_drivers"}, &g.modules, &g);
     ApplyShellFiles(host, files, {"add_drivers"}, &g.included, &g);
     gens.push_back(std::move(g));

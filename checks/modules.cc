@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "checks/dropins.h"
+
 namespace vmprep {
 namespace {
 
@@ -155,15 +157,11 @@ std::vector<Evidence> FindBootLoadEntries(const Host& host, std::string_view raw
     }
   };
   // systemd-modules-load: files by name across the directories, first directory wins.
-  std::map<std::string, std::string> by_name;
-  for (const char* dir : {"/usr/lib/modules-load.d", "/lib/modules-load.d", "/run/modules-load.d", "/etc/modules-load.d"}) {
-    auto names = host.List(Root::kConfig, dir);
-    if (!names) continue;
-    for (const auto& name : *names) {
-      if (name.ends_with(".conf")) by_name[name] = std::string(dir) + "/" + name;
-    }
+  for (const auto& path : DropInFiles(host, Root::kConfig,
+                                      {"/usr/lib/modules-load.d", "/lib/modules-load.d",
+                                       "/run/modules-load.d", "/etc/modules-load.d"})) {
+    scan(path);
   }
-  for (const auto& [name, path] : by_name) scan(path);
   scan("/etc/modules");
   return found;
 }

@@ -6,8 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "checks/kernel_params.h"
+#include "checks/dropins.h"
 #include "checks/formats/modprobe_conf.h"
+#include "checks/kernel_params.h"
 
 namespace vmprep {
 namespace {
@@ -44,18 +45,9 @@ std::vector<VfioId> ParseVfioIds(std::string_view list, const std::string& sourc
 }
 
 std::vector<std::string> ModprobeFiles(const Host& host) {
-  std::map<std::string, std::string> by_name;
-  for (const char* dir : {"/lib/modprobe.d", "/usr/lib/modprobe.d", "/usr/local/lib/modprobe.d",
-                          "/run/modprobe.d", "/etc/modprobe.d"}) {
-    auto names = host.List(Root::kConfig, dir);
-    if (!names) continue;
-    for (const auto& n : *names) {
-      if (n.ends_with(".conf")) by_name[n] = fmt::format("{}/{}", dir, n);  // later dirs win
-    }
-  }
-  std::vector<std::string> files;
-  for (const auto& [n, path] : by_name) files.push_back(path);
-  return files;
+  return DropInFiles(host, Root::kConfig,
+                     {"/lib/modprobe.d", "/usr/lib/modprobe.d", "/usr/local/lib/modprobe.d",
+                      "/run/modprobe.d", "/etc/modprobe.d"});
 }
 
 VfioConfig ReadVfioConfig(const Host& host) {

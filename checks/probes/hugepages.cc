@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "checks/dropins.h"
 #include "checks/fixer_ids.h"
 #include "checks/kernel_params.h"
 #include "checks/mounts.h"
@@ -74,16 +75,8 @@ BootRequest ParseBootRequest(const Cmdline& cmd, std::uint64_t default_kb) {
 // /usr/lib, /lib, /run and /etc sysctl.d by name (a name in /etc hides the same name
 // further down); the last assignment wins.
 std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& host) {
-  std::map<std::string, std::string> by_name;
-  for (const char* dir : {"/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"}) {
-    auto names = host.List(Root::kConfig, dir);
-    if (!names) continue;
-    for (const auto& n : *names) {
-      if (n.ends_with(".conf")) by_name[n] = fmt::format("{}/{}", dir, n);
-    }
-  }
-  std::vector<std::string> files;
-  for (const auto& [n, p] : by_name) files.push_back(p);
+  std::vector<std::string> files =
+      DropInFiles(host, Root::kConfig, {"/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"});
   files.push_back("/etc/sysctl.conf");
   std::optional<std::pair<std::uint64_t, Evidence>> found;
   for (const auto& path : files) {
@@ -115,13 +108,8 @@ std::string_view HugepagesProbe::Description() const {
 
 std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) const {
   std::vector<Finding> out;
-  auto make = [&](std::string name, Severity severity, std::string summary) -> Finding& {
-    Finding& f = out.emplace_back();
-    f.id = "hugepages." + name;
-    f.check = "hugepages";
-    f.severity = severity;
-    f.summary = std::move(summary);
-    return f;
+  auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
+    return AddFinding(out, "hugepages", name, severity, std::move(summary));
   };
 
   auto sizes = host.List(Root::kRuntime, kSysfs);

@@ -132,13 +132,8 @@ std::string_view IommuProbe::Description() const {
 
 std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext&) const {
   std::vector<Finding> out;
-  auto make = [&](std::string name, Severity severity, std::string summary) -> Finding& {
-    Finding& f = out.emplace_back();
-    f.id = "iommu." + name;
-    f.check = "iommu";
-    f.severity = severity;
-    f.summary = std::move(summary);
-    return f;
+  auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
+    return AddFinding(out, "iommu", name, severity, std::move(summary));
   };
 
   Firmware fw = ReadFirmware(host);

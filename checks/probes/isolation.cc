@@ -25,11 +25,8 @@ std::vector<PassthroughTarget> ChoosePassthroughTargets(const Host& host, const 
   for (const auto& text : context.devices) {
     auto a = PciAddress::Parse(text);
     if (!a) {
-      Finding& f = bad_devices->emplace_back();
-      f.id = "isolation.device";
-      f.check = "isolation";
-      f.severity = Severity::kFail;
-      f.summary = fmt::format("--device {}: not a PCI address", text);
+      Finding& f = AddFinding(*bad_devices, "isolation", "device", Severity::kFail,
+                              fmt::format("--device {}: not a PCI address", text));
       f.hint = "Give the address as lspci -D prints it, e.g. 0000:01:00.0.";
       f.evidence.push_back({"(argument)", a.error().message});
       continue;
@@ -68,11 +65,7 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
   PciNames names(/*with_ids=*/false);
   auto scan = ScanPci(host, &names);
   if (!scan) {
-    Finding& f = out.emplace_back();
-    f.id = "isolation.scan";
-    f.check = "isolation";
-    f.severity = Severity::kSkip;
-    f.summary = "cannot list the PCI devices";
+    Finding& f = AddFinding(out, "isolation", "scan", Severity::kSkip, "cannot list the PCI devices");
     f.evidence.push_back({"/sys/bus/pci/devices", scan.error().message});
     return out;
   }
@@ -81,11 +74,8 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
   out.insert(out.end(), bad.begin(), bad.end());
   if (targets.empty()) {
     if (!bad.empty()) return out;
-    Finding& f = out.emplace_back();
-    f.id = "isolation.none";
-    f.check = "isolation";
-    f.severity = Severity::kNote;
-    f.summary = "no device is configured for passthrough and no GPU besides the console was found";
+    Finding& f = AddFinding(out, "isolation", "none", Severity::kNote,
+                            "no device is configured for passthrough and no GPU besides the console was found");
     f.hint = "Name the device to check with --device ADDRESS (see `vmcheck groups`).";
     f.evidence.push_back({"/sys/bus/pci/devices", fmt::format("{} devices, none bound to or configured for vfio-pci", scan->topology.device_count())});
     return out;
@@ -96,10 +86,7 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
 
   for (const auto& t : targets) {
     IsolationVerdict v = JudgeIsolation(scan->topology, t.address, needs.needs);
-    Finding& f = out.emplace_back();
-    f.id = "isolation." + t.address.ToString();
-    f.check = "isolation";
-    f.summary = v.Summary();
+    Finding& f = AddFinding(out, "isolation", t.address.ToString(), Severity::kSkip, v.Summary());
     f.hint = IsolationHint(v);
     const PciDevice* dev = scan->topology.Find(t.address);
     f.evidence.push_back({fmt::format("/sys/bus/pci/devices/{}", t.address.ToString()),

@@ -182,13 +182,8 @@ std::string_view KvmProbe::Description() const {
 
 std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
-  auto make = [&](std::string name, Severity severity, std::string summary) -> Finding& {
-    Finding& f = out.emplace_back();
-    f.id = "kvm." + name;
-    f.check = "kvm";
-    f.severity = severity;
-    f.summary = std::move(summary);
-    return f;
+  auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
+    return AddFinding(out, "kvm", name, severity, std::move(summary));
   };
 
   auto cpu = ReadCpuInfo(host);

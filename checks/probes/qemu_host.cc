@@ -31,16 +31,6 @@ constexpr std::string_view kBridgeHelpers[] = {
     "/usr/libexec/qemu-bridge-helper",    // Fedora, openSUSE, Arch (newer)
 };
 
-Finding& Make(std::vector<Finding>& out, std::string check, std::string name, Severity severity,
-              std::string summary) {
-  Finding& f = out.emplace_back();
-  f.id = check + "." + name;
-  f.check = std::move(check);
-  f.severity = severity;
-  f.summary = std::move(summary);
-  return f;
-}
-
 bool Enabled(const Host& host, std::string_view unit) {
   for (const char* dir : {"/etc/systemd/system/multi-user.target.wants", "/etc/systemd/system/sockets.target.wants"}) {
     if (host.Exists(Root::kConfig, fmt::format("{}/{}", dir, unit))) return true;
@@ -65,10 +55,10 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       if (host.Exists(Root::kConfig, p)) found.push_back({std::string(p), "present"});
     }
     if (!found.empty()) {
-      Finding& f = Make(out, "qemu", "ovmf", Severity::kPass, "UEFI firmware for guests (OVMF) is installed");
+      Finding& f = AddFinding(out, "qemu", "ovmf", Severity::kPass, "UEFI firmware for guests (OVMF) is installed");
       f.evidence = found;
     } else {
-      Finding& f = Make(out, "qemu", "ovmf", Severity::kWarn,
+      Finding& f = AddFinding(out, "qemu", "ovmf", Severity::kWarn,
                         "no UEFI firmware for guests (OVMF): GPUs passed through need a UEFI guest");
       f.evidence.push_back({"/usr/share/OVMF", "no OVMF_CODE image in any known place"});
       f.hint = "Install it: `apt install ovmf` (Debian/Ubuntu), `dnf install edk2-ovmf` (Fedora), "
@@ -79,10 +69,10 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
   {
     auto tun = host.Stat(Root::kRuntime, "/dev/net/tun");
     if (tun) {
-      Finding& f = Make(out, "qemu", "tun", Severity::kPass, "/dev/net/tun exists (tap networking)");
+      Finding& f = AddFinding(out, "qemu", "tun", Severity::kPass, "/dev/net/tun exists (tap networking)");
       f.evidence.push_back({"/dev/net/tun", fmt::format("mode {:04o}", tun->mode)});
     } else {
-      Finding& f = Make(out, "qemu", "tun", Severity::kWarn, "/dev/net/tun does not exist: guests cannot use tap networking");
+      Finding& f = AddFinding(out, "qemu", "tun", Severity::kWarn, "/dev/net/tun does not exist: guests cannot use tap networking");
       f.evidence.push_back({"/dev/net/tun", tun.error().message});
       f.hint = "Load the tun module: `modprobe tun`.";
     }
@@ -95,7 +85,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
   if (!helper.empty()) {
     auto st = host.Stat(Root::kConfig, helper);
     bool setuid = st && (st->mode & 04000) && st->uid == 0;
-    Finding& f = Make(out, "qemu", "bridge-helper", setuid ? Severity::kPass : Severity::kNote,
+    Finding& f = AddFinding(out, "qemu", "bridge-helper", setuid ? Severity::kPass : Severity::kNote,
                       setuid ? "qemu-bridge-helper is setuid root: unprivileged QEMU can join bridges"
                              : "qemu-bridge-helper is not setuid root: only root's QEMU can join bridges");
     f.evidence.push_back({helper, st ? fmt::format("mode {:04o}, owner uid {}", st->mode, st->uid) : st.error().message});
@@ -104,7 +94,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
     const std::string conf = "/etc/qemu/bridge.conf";
     auto text = host.Read(Root::kConfig, conf, 1 << 16);
     if (!text) {
-      Finding& c = Make(out, "qemu", "bridge-conf", Severity::kNote,
+      Finding& c = AddFinding(out, "qemu", "bridge-conf", Severity::kNote,
                         "no /etc/qemu/bridge.conf: the bridge helper allows no bridge");
       c.evidence.push_back({conf, text.error().message});
       c.hint = "To let guests join bridge br0: `mkdir -p /etc/qemu && echo 'allow br0' > /etc/qemu/bridge.conf`, "
@@ -124,7 +114,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       Severity sev = unsafe ? Severity::kFail : allowed.empty() ? Severity::kNote : Severity::kPass;
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      Finding& c = Make(out, "qemu", "bridge-conf", sev,
+      Finding& c = AddFinding(out, "qemu", "bridge-conf", sev,
                         unsafe ? "/etc/qemu/bridge.conf can be changed by users other than root: a setuid "
                                  "helper trusts it"
                         : allowed.empty() ? "/etc/qemu/bridge.conf allows no bridge"
@@ -146,7 +136,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
     bool modular = Enabled(host, "virtqemud.service") || Enabled(host, "virtqemud.socket");
     bool logd = Enabled(host, "virtlogd.socket") || Enabled(host, "virtlogd.service");
     bool ok = (daemon || modular) && logd;
-    Finding& f = Make(out, "qemu", "libvirt", ok ? Severity::kPass : Severity::kWarn,
+    Finding& f = AddFinding(out, "qemu", "libvirt", ok ? Severity::kPass : Severity::kWarn,
                       ok ? "libvirt's daemons are enabled" : "libvirt is installed but its daemons are not enabled");
     f.evidence.push_back({"/etc/systemd/system", fmt::format("libvirtd {}, virtqemud {}, virtlogd {}",
                                                               daemon ? "enabled" : "not enabled",
@@ -169,7 +159,7 @@ std::vector<Finding> GuestProbe::Run(const Host& host, const ProbeContext& conte
   auto cpu = ReadCpuInfo(host);
   {
     bool vm = cpu && cpu->has("hypervisor");
-    Finding& f = Make(out, "guest", "hypervisor", vm ? Severity::kPass : Severity::kWarn,
+    Finding& f = AddFinding(out, "guest", "hypervisor", vm ? Severity::kPass : Severity::kWarn,
                       vm ? "running under a hypervisor" : "no hypervisor flag: this does not look like a virtual machine");
     f.evidence.push_back({"/proc/cpuinfo", cpu ? (vm ? "hypervisor flag present" : "hypervisor flag absent") : cpu.error().message});
   }
@@ -188,7 +178,7 @@ std::vector<Finding> GuestProbe::Run(const Host& host, const ProbeContext& conte
     ModuleInfo m = modules.Query(d.module, d.symbol);
     auto tristate = modules.kernel_config().Tristate(d.symbol);
     Severity sev = m.state == ModuleState::kMissing ? Severity::kWarn : Severity::kPass;
-    Finding& f = Make(out, "guest", d.module, sev,
+    Finding& f = AddFinding(out, "guest", d.module, sev,
                       fmt::format("{} ({}) is {}", d.module, d.what, ModuleStateName(m.state)));
     f.evidence = m.evidence;
     Evidence config = modules.kernel_config().EvidenceFor(d.symbol);

@@ -44,13 +44,8 @@ std::string_view VfioProbe::Description() const {
 
 std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
-  auto make = [&](std::string name, Severity severity, std::string summary) -> Finding& {
-    Finding& f = out.emplace_back();
-    f.id = "vfio." + name;
-    f.check = "vfio";
-    f.severity = severity;
-    f.summary = std::move(summary);
-    return f;
+  auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
+    return AddFinding(out, "vfio", name, severity, std::move(summary));
   };
 
   ModuleIndex modules(host);

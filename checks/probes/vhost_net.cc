@@ -18,13 +18,8 @@ std::string_view VhostNetProbe::Description() const {
 
 std::vector<Finding> VhostNetProbe::Run(const Host& host, const ProbeContext&) const {
   std::vector<Finding> out;
-  auto make = [&](std::string name, Severity severity, std::string summary) -> Finding& {
-    Finding& f = out.emplace_back();
-    f.id = "vhost_net." + name;
-    f.check = "vhost_net";
-    f.severity = severity;
-    f.summary = std::move(summary);
-    return f;
+  auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
+    return AddFinding(out, "vhost_net", name, severity, std::move(summary));
   };
   ModuleIndex modules(host);
   ModuleInfo mod = modules.Query("vhost_net", "VHOST_NET");
