@@ -75,10 +75,11 @@ std::optional<PciAddress> LastPciAddressIn(std::string_view path) {
   return last;
 }
 
-FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan) {
+FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan,
+                         const std::expected<std::vector<MountEntry>, Error>& mounts) {
   FoundNeeds found;
   // Root file system.
-  if (auto mounts = ReadMounts(host)) {
+  if (mounts) {
     for (const auto& m : *mounts) {
       if (m.target != "/") continue;
       std::string dir = fmt::format("/sys/dev/block/{}:{}", m.major, m.minor);

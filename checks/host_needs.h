@@ -6,6 +6,7 @@
 
 #include "checks/finding.h"
 #include "checks/host.h"
+#include "checks/mounts.h"
 #include "checks/pci_scan.h"
 #include "checks/topology.h"
 
@@ -16,7 +17,8 @@ struct FoundNeeds {
   std::vector<Evidence> evidence;  // how each need was found
 };
 
-FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan);
+FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan,
+                         const std::expected<std::vector<MountEntry>, Error>& mounts);
 
 // The PCI address nearest the device in a resolved sysfs path
 // ("/sys/devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0" -> 0000:3d:00.0).

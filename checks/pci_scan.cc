@@ -33,7 +33,7 @@ void PciQuiet(char*, ...) {}
 
 }  // namespace
 
-std::expected<PciScan, Error> ScanPci(const Host& host, const PciNames* names) {
+std::expected<PciScan, Error> ScanPci(const Host& host) {
   constexpr std::string_view kDevices = "/sys/bus/pci/devices";
   auto entries = host.List(Root::kRuntime, kDevices);
   if (!entries) return std::unexpected(entries.error());
@@ -69,14 +69,10 @@ std::expected<PciScan, Error> ScanPci(const Host& host, const PciNames* names) {
       auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), group);
       if (ec == std::errc() && p == num.data() + num.size()) d.device.iommu_group = group;
     }
-    if (auto resolved = host.Resolve(Root::kRuntime, dir)) d.sysfs_path = *resolved;
+    d.sysfs_path = dir;
     if (!d.device.vendor_id || !d.device.device_id || !d.device.class_code) {
       scan.errors.push_back(Error{dir, 0, "vendor, device or class attribute missing or not hex"});
       continue;
-    }
-    if (names != nullptr) {
-      d.device.class_name = names->ClassName(*d.device.class_code);
-      d.device.description = names->DeviceName(*d.device.vendor_id, *d.device.device_id);
     }
     auto added = scan.topology.Add(d.device);
     if (!added) {
@@ -113,6 +109,14 @@ std::string PciNames::DeviceName(std::uint16_t vendor, std::uint16_t device) con
   const char* s = pci_lookup_name(access_, buf, sizeof buf, PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE,
                                   static_cast<int>(vendor), static_cast<int>(device));
   return s ? s : fmt::format("Device [{:04x}:{:04x}]", vendor, device);
+}
+
+void PciNames::NameAll(Topology* topology) const {
+  for (const auto& [addr, d] : topology->devices()) {
+    PciDevice* p = topology->FindMutable(addr);
+    p->class_name = ClassName(p->class_code.value_or(0));
+    p->description = DeviceName(p->vendor_id.value_or(0), p->device_id.value_or(0));
+  }
 }
 
 std::string PciNames::LspciLine(const ScannedDevice& d, bool show_domain) const {

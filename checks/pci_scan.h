@@ -16,7 +16,7 @@ namespace vmprep {
 struct ScannedDevice {
   PciDevice device;
   std::uint8_t revision = 0;
-  std::string sysfs_path;  // "/sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0"
+  std::string sysfs_path;  // "/sys/bus/pci/devices/0000:01:00.0"
   std::string driver_override;
 };
 
@@ -26,12 +26,9 @@ struct PciScan {
   std::vector<Error> errors;                  // devices that could not be read (skipped)
 };
 
-class PciNames;
-
 // Reads every /sys/bus/pci/devices entry: ids, class, revision, driver, IOMMU group,
-// boot_vga, driver_override. With `names`, also fills class_name and description for
-// messages. Fails only when the directory cannot be listed.
-std::expected<PciScan, Error> ScanPci(const Host& host, const PciNames* names = nullptr);
+// boot_vga, driver_override. Fails only when the directory cannot be listed.
+std::expected<PciScan, Error> ScanPci(const Host& host);
 
 // Names from pci.ids (and the udev hwdb where libpci uses it), formatted as lspci -nn does.
 class PciNames {
@@ -45,6 +42,8 @@ class PciNames {
   std::string ClassName(std::uint32_t class_code) const;
   // "NVIDIA Corporation GP104 [GeForce GTX 1080] [10de:1b80]"
   std::string DeviceName(std::uint16_t vendor, std::uint16_t device) const;
+  // Fills class_name and description of every device, for messages.
+  void NameAll(Topology* topology) const;
   // The whole `lspci -nn` line: "01:00.0 VGA compatible controller [0300]: NVIDIA ... (rev a1)".
   std::string LspciLine(const ScannedDevice& device, bool show_domain) const;
 

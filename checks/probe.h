@@ -20,11 +20,16 @@ struct Identity {
   std::string name;         // user name for messages ("root", "alice")
 };
 
+class SystemFacts;
+
 // What the caller asks of the probes.
 struct ProbeContext {
   Identity identity;                 // defaults to the user running vmcheck
   std::vector<std::string> devices;  // PCI addresses named with --device ("0000:01:00.0")
   bool guest = false;                // vmcheck --guest: checks for running inside a VM
+  // Facts shared by the probes of one run; made on first use when the caller gives none.
+  mutable std::shared_ptr<SystemFacts> facts;
+  const SystemFacts& Facts(const Host& host) const;
 };
 
 class Probe {

@@ -1,5 +1,7 @@
 /// The explicit table of probes, in report order.
 #include "checks/probe.h"
+
+#include "checks/facts.h"
 #include "checks/probes/hugepages.h"
 #include "checks/probes/iommu.h"
 #include "checks/probes/isolation.h"
@@ -9,6 +11,11 @@
 #include "checks/probes/vhost_net.h"
 
 namespace vmprep {
+
+const SystemFacts& ProbeContext::Facts(const Host& host) const {
+  if (!facts || &facts->host() != &host) facts = std::make_shared<SystemFacts>(host);
+  return *facts;
+}
 
 std::vector<std::unique_ptr<Probe>> MakeAllProbes() {
   std::vector<std::unique_ptr<Probe>> probes;

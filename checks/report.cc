@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "checks/facts.h"
 #include "checks/pci_scan.h"
 #include "checks/system_info.h"
 
@@ -48,12 +49,13 @@ const char* Color(Severity s) {
 
 }  // namespace
 
-HostInfo CollectHostInfo(const Host& host) {
+HostInfo CollectHostInfo(const SystemFacts& facts) {
+  const Host& host = facts.host();
   HostInfo info;
   info.hostname = ReadTrimmed(host, Root::kRuntime, "/proc/sys/kernel/hostname");
   info.kernel = ReadTrimmed(host, Root::kRuntime, "/proc/sys/kernel/osrelease");
   info.os = OsReleaseName(host);
-  if (auto cpu = ReadCpuInfo(host)) {
+  if (const auto& cpu = facts.Cpu()) {
     info.cpu_vendor = cpu->vendor;
     info.cpu_model = cpu->model_name;
   }
@@ -63,9 +65,9 @@ HostInfo CollectHostInfo(const Host& host) {
   return info;
 }
 
-std::vector<DeviceSummary> CollectDevices(const Host& host) {
+std::vector<DeviceSummary> CollectDevices(const SystemFacts& facts) {
   std::vector<DeviceSummary> devices;
-  auto scan = ScanPci(host);
+  const auto& scan = facts.Pci();
   if (!scan) return devices;
   for (const auto& [addr, d] : scan->extra) {
     const PciDevice& p = d.device;

@@ -36,9 +36,10 @@ struct Report {
   std::vector<DeviceSummary> devices;
 };
 
-HostInfo CollectHostInfo(const Host& host);
+class SystemFacts;
+HostInfo CollectHostInfo(const SystemFacts& facts);
 // PCI devices from /sys/bus/pci/devices of the runtime root, sorted by address.
-std::vector<DeviceSummary> CollectDevices(const Host& host);
+std::vector<DeviceSummary> CollectDevices(const SystemFacts& facts);
 
 struct TextOptions {
   bool color = false;

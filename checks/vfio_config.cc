@@ -50,9 +50,8 @@ std::vector<std::string> ModprobeFiles(const Host& host) {
                       "/run/modprobe.d", "/etc/modprobe.d"});
 }
 
-VfioConfig ReadVfioConfig(const Host& host) {
+VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
   VfioConfig config;
-  KernelParams params = ReadKernelParams(host);
   if (params.readable) {
     std::string ids = params.cmdline.Get("vfio_pci.ids");
     auto parsed = ParseVfioIds(ids, "/proc/cmdline", &config.errors);

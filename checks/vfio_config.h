@@ -30,7 +30,8 @@ struct VfioConfig {
   std::optional<std::string> IdSource(std::uint16_t vendor, std::uint16_t device) const;
 };
 
-VfioConfig ReadVfioConfig(const Host& host);
+struct KernelParams;
+VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params);
 
 // The modprobe.d files kmod reads, in its order: *.conf from /etc/modprobe.d,
 // /run/modprobe.d, /usr/local/lib/modprobe.d, /usr/lib/modprobe.d, /lib/modprobe.d, sorted by

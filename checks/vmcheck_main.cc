@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "checks/accounts.h"
+#include "checks/facts.h"
 #include "checks/groups_report.h"
 #include "checks/pci_scan.h"
 #include "checks/probe.h"
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
   }
 
   vmprep::Report report;
-  report.host = vmprep::CollectHostInfo(*host);
+  context.facts = std::make_shared<vmprep::SystemFacts>(*host);
+  report.host = vmprep::CollectHostInfo(*context.facts);
   for (const auto& p : probes) {
     if (!wanted.empty() && !wanted.contains(p->Name())) continue;
     // --guest checks the VM from inside; the host checks do not apply there.
@@ -126,7 +128,7 @@ int main(int argc, char** argv) {
     auto findings = p->Run(*host, context);
     report.findings.insert(report.findings.end(), findings.begin(), findings.end());
   }
-  report.devices = vmprep::CollectDevices(*host);
+  report.devices = vmprep::CollectDevices(*context.facts);
 
   std::string text = json ? vmprep::RenderJson(report)
                           : vmprep::RenderText(report, {.color = WantColor(), .quiet = quiet});

@@ -93,7 +93,7 @@ TEST(KvmProbe, PermissionDeniedOnGroupNodeNamesTheGroup) {
 }
 
 TEST(KvmProbe, FirmwareDisabledLineInTheKernelLogIsAFailure) {
-  Sysroot root("pvm-host");
+  Sysroot root("kvm-unloaded");
   ASSERT_TRUE(root.ok());
   // The record as an Intel host with VT-x locked off prints it (arch/x86/kernel/cpu/feat_ctl.c).
   std::ofstream(fs::path(root.runtime()) / "dev/kmsg", std::ios::app)
@@ -106,7 +106,7 @@ TEST(KvmProbe, FirmwareDisabledLineInTheKernelLogIsAFailure) {
 }
 
 TEST(KvmProbe, UnreadableKernelLogIsSkippedNotPassed) {
-  Sysroot root("pvm-host");
+  Sysroot root("kvm-unloaded");
   ASSERT_TRUE(root.ok());
   fs::remove(fs::path(root.runtime()) / "dev/kmsg");
   auto findings = RunKvm(root);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "checks/dropins.h"
+#include "checks/facts.h"
 #include "checks/fixer_ids.h"
 #include "checks/kernel_params.h"
 #include "checks/mounts.h"
@@ -106,7 +107,7 @@ std::string_view HugepagesProbe::Description() const {
   return "huge pages reserved per size and NUMA node, fits in memory, hugetlbfs mounted";
 }
 
-std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) const {
+std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
   auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
     return AddFinding(out, "hugepages", name, severity, std::move(summary));
@@ -157,7 +158,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) 
       if (line.starts_with("Hugepagesize:")) default_kb = ToNumber(SplitWords(line)[1]);
     }
   }
-  KernelParams params = ReadKernelParams(host);
+  const SystemFacts& facts = context.Facts(host);
+  const KernelParams& params = facts.Params();
   BootRequest boot = ParseBootRequest(params.cmdline, default_kb);
   auto sysctl = SysctlHugepages(host);
   if (sysctl && default_kb) boot.pages[default_kb] = std::max(boot.pages[default_kb], sysctl->first);
@@ -206,7 +208,7 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext&) 
 
   // --- hugepages.mount: QEMU and libvirt allocate guest memory from a hugetlbfs mount.
   if (reserved_kb > 0) {
-    auto mounts = ReadMounts(host);
+    const auto& mounts = facts.Mounts();
     std::vector<Evidence> evidence;
     std::vector<std::uint64_t> mounted_sizes;
     if (mounts) {

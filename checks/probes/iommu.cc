@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "checks/acpi_tables.h"
+#include "checks/facts.h"
 #include "checks/fixer_ids.h"
 #include "checks/kernel_params.h"
 #include "checks/system_info.h"
@@ -130,7 +131,7 @@ std::string_view IommuProbe::Description() const {
          "interrupt remapping, command-line mistakes";
 }
 
-std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext&) const {
+std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
   auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
     return AddFinding(out, "iommu", name, severity, std::move(summary));
@@ -138,9 +139,10 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext&) cons
 
   Firmware fw = ReadFirmware(host);
   KernelState kernel = ReadKernelState(host);
-  KernelParams params = ReadKernelParams(host);
-  auto cpu = ReadCpuInfo(host);
-  auto log = ReadKernelLog(host);
+  const SystemFacts& facts = context.Facts(host);
+  const KernelParams& params = facts.Params();
+  const auto& cpu = facts.Cpu();
+  const auto& log = facts.KernelLog();
   const Cmdline& cmd = params.cmdline;
 
   // Vendor from the tables first; the CPU vendor only when the tables cannot be read.

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "checks/facts.h"
 #include "checks/host_needs.h"
 #include "checks/kernel_params.h"
 #include "checks/vfio_config.h"
@@ -35,7 +36,7 @@ std::vector<PassthroughTarget> ChoosePassthroughTargets(const Host& host, const 
   }
   if (!targets.empty()) return targets;
 
-  VfioConfig config = ReadVfioConfig(host);
+  const VfioConfig& config = context.Facts(host).Vfio();
   for (const auto& [addr, d] : scan.extra) {
     const PciDevice& p = d.device;
     std::string why;
@@ -62,8 +63,8 @@ std::string_view IsolationProbe::Description() const {
 
 std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
-  PciNames names(/*with_ids=*/false);
-  auto scan = ScanPci(host, &names);
+  const SystemFacts& facts = context.Facts(host);
+  const auto& scan = facts.Pci();
   if (!scan) {
     Finding& f = AddFinding(out, "isolation", "scan", Severity::kSkip, "cannot list the PCI devices");
     f.evidence.push_back({"/sys/bus/pci/devices", scan.error().message});
@@ -80,15 +81,19 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
     f.evidence.push_back({"/sys/bus/pci/devices", fmt::format("{} devices, none bound to or configured for vfio-pci", scan->topology.device_count())});
     return out;
   }
-  FoundNeeds needs = FindHostNeeds(host, *scan);
-  KernelParams params = ReadKernelParams(host);
+  FoundNeeds needs = FindHostNeeds(host, *scan, facts.Mounts());
+  const KernelParams& params = facts.Params();
+  // Names from pci.ids only now that a device is to be judged: loading them costs more than
+  // the rest of the check.
+  Topology topology = scan->topology;
+  facts.Names().NameAll(&topology);
   const bool acs_override = params.cmdline.Has("pcie_acs_override");
 
   for (const auto& t : targets) {
-    IsolationVerdict v = JudgeIsolation(scan->topology, t.address, needs.needs);
+    IsolationVerdict v = JudgeIsolation(topology, t.address, needs.needs);
     Finding& f = AddFinding(out, "isolation", t.address.ToString(), Severity::kSkip, v.Summary());
     f.hint = IsolationHint(v);
-    const PciDevice* dev = scan->topology.Find(t.address);
+    const PciDevice* dev = topology.Find(t.address);
     f.evidence.push_back({fmt::format("/sys/bus/pci/devices/{}", t.address.ToString()),
                           dev ? fmt::format("{}; {}", dev->Label(), t.why) : t.why});
     if (v.group >= 0) {

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "checks/accounts.h"
+#include "checks/facts.h"
 #include "checks/modules.h"
 #include "checks/system_info.h"
 
@@ -147,9 +148,8 @@ struct LogFacts {
   std::vector<std::string> no_support;
 };
 
-LogFacts ScanKernelLog(const Host& host) {
+LogFacts ScanKernelLog(const std::expected<std::vector<std::string>, Error>& log) {
   LogFacts facts;
-  auto log = ReadKernelLog(host);
   if (!log) {
     facts.error = log.error().message;
     return facts;
@@ -165,6 +165,8 @@ LogFacts ScanKernelLog(const Host& host) {
   }
   return facts;
 }
+
+bool KvmWorks(const DeviceResult& device) { return device.state == DeviceState::kUsable; }
 
 std::string VendorModuleFor(const CpuInfo& cpu) {
   if (cpu.is_intel()) return "kvm_intel";
@@ -186,10 +188,13 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
     return AddFinding(out, "kvm", name, severity, std::move(summary));
   };
 
-  auto cpu = ReadCpuInfo(host);
-  ModuleIndex modules(host);
+  const SystemFacts& facts = context.Facts(host);
+  const auto& cpu = facts.Cpu();
+  const ModuleIndex& modules = facts.Modules();
   DeviceResult device = ProbeDevice(host, context);
-  LogFacts log = ScanKernelLog(host);
+  // When KVM works the firmware evidently left virtualization on: the kernel log (hundreds
+  // of records, one read each) is only read to explain a failure.
+  LogFacts log = KvmWorks(device) ? LogFacts{} : ScanKernelLog(facts.KernelLog());
   const bool usable = device.state == DeviceState::kUsable;
 
   // Which vendor module matters: the CPU's, or any KVM backend that is in fact loaded
@@ -352,7 +357,10 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
 
   // --- kvm.firmware: did the firmware switch virtualization off?
   {
-    if (!log.readable) {
+    if (usable) {
+      Finding& f = make("firmware", Severity::kPass, "the firmware has virtualization enabled (KVM works)");
+      f.evidence.push_back({std::string(kDevKvm), "usable; the kernel log was not needed"});
+    } else if (!log.readable) {
       Finding& f = make("firmware", Severity::kSkip, "kernel log not readable; cannot tell whether the firmware disabled virtualization");
       f.evidence.push_back({"/dev/kmsg", log.error});
       f.hint = "Run vmcheck as root (or set kernel.dmesg_restrict=0) to include this check.";

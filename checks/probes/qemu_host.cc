@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "checks/facts.h"
 #include "checks/fixer_ids.h"
 #include "checks/modules.h"
 #include "checks/system_info.h"
@@ -156,14 +157,14 @@ std::string_view GuestProbe::Description() const {
 std::vector<Finding> GuestProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
   if (!context.guest) return out;
-  auto cpu = ReadCpuInfo(host);
+  const auto& cpu = context.Facts(host).Cpu();
   {
     bool vm = cpu && cpu->has("hypervisor");
     Finding& f = AddFinding(out, "guest", "hypervisor", vm ? Severity::kPass : Severity::kWarn,
                       vm ? "running under a hypervisor" : "no hypervisor flag: this does not look like a virtual machine");
     f.evidence.push_back({"/proc/cpuinfo", cpu ? (vm ? "hypervisor flag present" : "hypervisor flag absent") : cpu.error().message});
   }
-  ModuleIndex modules(host);
+  const ModuleIndex& modules = context.Facts(host).Modules();
   struct Driver {
     const char* module;
     const char* symbol;

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "checks/facts.h"
 #include "checks/fixer_ids.h"
 #include "checks/initramfs_config.h"
 #include "checks/modules.h"
@@ -48,11 +49,12 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
     return AddFinding(out, "vfio", name, severity, std::move(summary));
   };
 
-  ModuleIndex modules(host);
+  const SystemFacts& facts = context.Facts(host);
+  const ModuleIndex& modules = facts.Modules();
   ModuleInfo vfio_pci = modules.Query("vfio_pci", "VFIO_PCI");
-  VfioConfig config = ReadVfioConfig(host);
+  const VfioConfig& config = facts.Vfio();
   auto gens = ReadInitramfsGenerators(host);
-  auto scan = ScanPci(host);
+  const auto& scan = facts.Pci();
   std::vector<PassthroughTarget> targets;
   if (scan) {
     std::vector<Finding> ignored;  // bad --device arguments are reported by isolation

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "checks/facts.h"
 #include "checks/fixer_ids.h"
 #include "checks/modules.h"
 
@@ -16,12 +17,12 @@ std::string_view VhostNetProbe::Description() const {
   return "vhost_net module available/loaded, /dev/vhost-net, loaded at boot";
 }
 
-std::vector<Finding> VhostNetProbe::Run(const Host& host, const ProbeContext&) const {
+std::vector<Finding> VhostNetProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
   auto make = [&](std::string_view name, Severity severity, std::string summary) -> Finding& {
     return AddFinding(out, "vhost_net", name, severity, std::move(summary));
   };
-  ModuleIndex modules(host);
+  const ModuleIndex& modules = context.Facts(host).Modules();
   ModuleInfo mod = modules.Query("vhost_net", "VHOST_NET");
   auto boot = FindBootLoadEntries(host, "vhost_net");
   auto node = host.Stat(Root::kRuntime, "/dev/vhost-net");
