@@ -10,7 +10,7 @@ BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libn
   libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libgtest-dev libgmock-dev"
 TEST_DEPS="kmod shellcheck python3 tmux xz-utils pciutils bsdutils qemu-system-x86
-  busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch"
+  busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml"
 
 install_missing() {
   missing=""

@@ -378,7 +378,9 @@ std::expected<void, Error> Host::Remove(Root root, std::string_view path) const 
   auto dir = OpenParent(root, path, &name);
   if (!dir) return std::unexpected(dir.error());
   if (int err = Fault("remove", path)) return std::unexpected(SysError(path, "cannot remove", err));
-  if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
+  // A file, or else an empty directory (undo removes the directories an apply created).
+  if (::unlinkat(dir->get(), name.c_str(), 0) != 0 &&
+      (errno != EISDIR || ::unlinkat(dir->get(), name.c_str(), AT_REMOVEDIR) != 0)) {
     return std::unexpected(SysError(path, "cannot remove", errno));
   }
   return {};

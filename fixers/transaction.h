@@ -9,6 +9,7 @@
 
 #include <expected>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checks/error.h"
@@ -20,11 +21,15 @@ namespace vmprep {
 inline constexpr std::string_view kTransactionsDir = "/var/lib/vmprep/transactions";
 
 struct TransactionRecord {
-  std::string id;                  // "20261124T071530Z-3f2a" (sortable, unique)
-  std::string created;             // ISO 8601 UTC
-  std::vector<std::string> files;  // paths changed, in apply order
-  std::vector<std::string> fixers; // fixer ids involved
+  std::string id;                   // "20261124T071530Z-3f2a" (sortable, unique)
+  std::string created;              // ISO 8601 UTC
+  std::vector<std::string> files;   // paths changed, in apply order
+  std::vector<std::string> fixers;  // fixer ids involved
   bool undone = false;
+  // Added: "applying" (interrupted: undo finishes it), "applied", "rolled-back" (a failed
+  // apply that restored everything), "undone".
+  std::string state;
+  std::vector<PostAction> actions;  // what the apply asked to run; undo runs them again
 };
 
 struct ApplyResult {
@@ -42,5 +47,22 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
 
 // Every recorded transaction, oldest first.
 std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host);
+
+// --- Added by the transaction engine (not used by the fixers themselves) ---
+
+inline constexpr std::string_view kLockPath = "/var/lib/vmprep/lock";
+
+// Checks a merged plan before anything is read or written: absolute paths, no "..", no file
+// edited twice with different results (names both fixers). ApplyEditSet runs it too.
+std::expected<void, Error> CheckEditSet(const EditSet& plan);
+
+// True when `error` says another run holds /var/lib/vmprep/lock.
+bool IsLockHeld(const Error& error);
+
+// SHA-256 of `bytes` as 64 lower-case hex digits (what the manifest records).
+std::string Sha256Hex(std::string_view bytes);
+
+// The edits of `plan` that change something (before != after), in plan order.
+std::vector<const FileEdit*> EffectiveEdits(const EditSet& plan);
 
 }  // namespace vmprep

@@ -1,0 +1,159 @@
+/// Runs a plan's post-actions (regenerate the initramfs or the boot menu) with an argv by
+/// fork + execve, never through a shell, so no word of a path or a device id is ever
+/// re-parsed; inside the config root (chroot) when that is not "/".
+#include "fixers/post_actions.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace vmprep {
+namespace {
+
+constexpr const char* kSearchPath[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                                       "/usr/bin",        "/sbin",          "/bin"};
+constexpr const char* kEnvPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+bool IsExecutable(const Host& host, const std::string& path) {
+  auto info = host.Stat(Root::kConfig, path);
+  return info && info->type == FileType::kRegular && (info->mode & 0111) != 0;
+}
+
+bool NeedsQuote(const std::string& word) {
+  if (word.empty()) return true;
+  for (char c : word) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::strchr("-_./=:,+@%", c) != nullptr;
+    if (!plain) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string FormatArgv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& word : argv) {
+    if (!out.empty()) out += ' ';
+    if (!NeedsQuote(word)) {
+      out += word;
+      continue;
+    }
+    out += '\'';
+    for (char c : word) {
+      if (c == '\'') {
+        out += "'\\''";
+      } else {
+        out += c;
+      }
+    }
+    out += '\'';
+  }
+  return out;
+}
+
+std::expected<void, Error> RunPostAction(const Host& host, const PostAction& action) {
+  const std::string shown = FormatArgv(action.argv);
+  if (action.argv.empty() || action.argv[0].empty()) {
+    return std::unexpected(Error{"", 0, "post-action has an empty argv", EINVAL});
+  }
+  std::string program = action.argv[0];
+  if (program.find('/') == std::string::npos) {
+    std::string found;
+    for (const char* dir : kSearchPath) {
+      std::string candidate = fmt::format("{}/{}", dir, program);
+      if (IsExecutable(host, candidate)) {
+        found = candidate;
+        break;
+      }
+    }
+    if (found.empty()) {
+      return std::unexpected(
+          Error{program, 0,
+                fmt::format("not found in the config root's /usr/sbin, /usr/bin, "
+                            "/sbin or /bin; run `{}` by hand once it is installed",
+                            shown),
+                ENOENT});
+    }
+    program = found;
+  } else if (!IsExecutable(host, program)) {
+    return std::unexpected(
+        Error{program, 0, "is not an executable file in the config root", ENOENT});
+  }
+
+  std::string root = host.root_path(Root::kConfig);
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  const bool chroot_needed = root != "/";
+
+  // Everything the child needs is built before fork: after it only async-signal-safe calls.
+  std::vector<char*> argv;
+  for (const auto& a : action.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  char env_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  static_assert(sizeof env_path == std::char_traits<char>::length(kEnvPath) + 1);
+  char env_locale[] = "LC_ALL=C";
+  char* envp[] = {env_path, env_locale, nullptr};
+
+  // The child reports why it could not exec through a close-on-exec pipe, so the program's
+  // own exit statuses (even 126 or 127) are never mistaken for a failure to start it.
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return std::unexpected(Error{program, 0, "cannot make a pipe", errno});
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    return std::unexpected(Error{program, 0, "cannot fork", err});
+  }
+  if (pid == 0) {
+    ::close(report[0]);
+    int stage = 0;  // 0 chroot, 1 chdir, 2 execve
+    if (!chroot_needed || ::chroot(root.c_str()) == 0) {
+      stage = 1;
+      if (::chdir("/") == 0) {
+        stage = 2;
+        ::execve(program.c_str(), argv.data(), envp);
+      }
+    }
+    int why[2] = {stage, errno};
+    [[maybe_unused]] ssize_t n = ::write(report[1], why, sizeof why);
+    ::_exit(127);
+  }
+  ::close(report[1]);
+  int why[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = ::read(report[0], why, sizeof why);
+  } while (got < 0 && errno == EINTR);
+  ::close(report[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return std::unexpected(Error{program, 0, "cannot wait for it", errno});
+  }
+  if (WIFSIGNALED(status)) {
+    return std::unexpected(
+        Error{program, 0, fmt::format("`{}` was killed by signal {}", shown, WTERMSIG(status))});
+  }
+  if (got == static_cast<ssize_t>(sizeof why)) {
+    constexpr const char* kStage[] = {"chroot into the config root", "chdir", "execve"};
+    return std::unexpected(Error{
+        program, 0,
+        fmt::format("`{}` could not be started: {} failed{}: {}", shown,
+                    kStage[std::clamp(why[0], 0, 2)],
+                    chroot_needed ? " (root " + root + ")" : std::string(), std::strerror(why[1])),
+        why[1]});
+  }
+  int code = WEXITSTATUS(status);
+  if (code == 0) return {};
+  return std::unexpected(Error{program, 0, fmt::format("`{}` exited with status {}", shown, code)});
+}
+
+}  // namespace vmprep

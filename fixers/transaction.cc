@@ -1,0 +1,649 @@
+/// Transactions: applies an EditSet under the config root so that it is all-or-nothing and
+/// undoable. Every file is re-checked against the plan, backed up with a JSON manifest
+/// (sha256 before/after, mode, owner) under /var/lib/vmprep/transactions/<id>/, written
+/// atomically through the Host, and on any failure the files already replaced are restored.
+#include "fixers/transaction.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <set>
+
+namespace vmprep {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kStateApplying = "applying";
+constexpr std::string_view kStateApplied = "applied";
+constexpr std::string_view kStateRolledBack = "rolled-back";
+constexpr std::string_view kStateUndone = "undone";
+constexpr std::string_view kManifestSchema = "vmprep.transaction/1";
+constexpr std::string_view kStateDir = "/var/lib/vmprep";
+
+// --- SHA-256 (FIPS 180-4), small and dependency-free ---
+
+constexpr std::array<std::uint32_t, 64> kK = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+std::uint32_t Rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+void Sha256Block(std::array<std::uint32_t, 8>* state, const unsigned char* p) {
+  std::array<std::uint32_t, 64> w{};
+  for (int i = 0; i < 16; ++i) {
+    w[i] = (std::uint32_t{p[4 * i]} << 24) | (std::uint32_t{p[4 * i + 1]} << 16) |
+           (std::uint32_t{p[4 * i + 2]} << 8) | std::uint32_t{p[4 * i + 3]};
+  }
+  for (int i = 16; i < 64; ++i) {
+    std::uint32_t s0 = Rotr(w[i - 15], 7) ^ Rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    std::uint32_t s1 = Rotr(w[i - 2], 17) ^ Rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  auto [a, b, c, d, e, f, g, h] = *state;
+  for (int i = 0; i < 64; ++i) {
+    std::uint32_t s1 = Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25);
+    std::uint32_t ch = (e & f) ^ (~e & g);
+    std::uint32_t t1 = h + s1 + ch + kK[i] + w[i];
+    std::uint32_t s0 = Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22);
+    std::uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+    std::uint32_t t2 = s0 + maj;
+    h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+  }
+  std::array<std::uint32_t, 8> add = {a, b, c, d, e, f, g, h};
+  for (int i = 0; i < 8; ++i) (*state)[i] += add[i];
+}
+
+// --- paths, time, errors ---
+
+std::vector<std::string> PathComponents(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.emplace_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+std::string Parent(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  if (slash == 0 || slash == std::string_view::npos) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+// "2026-11-24T07:15:30.123456Z" and "20261124T071530Z-3f2a".
+std::pair<std::string, std::string> NewIdAndTime() {
+  auto now = std::chrono::system_clock::now();
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  std::random_device rd;
+  std::string id =
+      fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:04x}", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffff);
+  std::string created =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros % 1000000);
+  return {id, created};
+}
+
+Error MakeError(std::string path, std::string message, int err = 0) {
+  return Error{std::move(path), 0, std::move(message), err};
+}
+
+std::string TransactionDir(std::string_view id) {
+  return fmt::format("{}/{}", kTransactionsDir, id);
+}
+
+// --- the lock ---
+
+// flock(2) on a file created in the config root: the kernel drops it when the holder dies,
+// so a crashed run never leaves the boot configuration locked, and no pid guessing is needed.
+// The pid is written into the file only to name the holder in the error.
+class Lock {
+ public:
+  static std::expected<Lock, Error> Acquire(const Host& host) {
+    if (auto made = host.MakeDirs(Root::kConfig, kStateDir, 0755); !made) {
+      return std::unexpected(made.error());
+    }
+    auto fd = host.OpenFile(Root::kConfig, kLockPath, O_RDWR | O_CREAT | O_NOFOLLOW);
+    if (!fd) return std::unexpected(fd.error());
+    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      if (err == EWOULDBLOCK) {
+        char buf[32] = {};
+        ssize_t n = ::pread(fd->get(), buf, sizeof buf - 1, 0);
+        std::string holder = n > 0 ? std::string(Trim(std::string_view(buf, n))) : "unknown";
+        return std::unexpected(MakeError(
+            std::string(kLockPath),
+            fmt::format("another vmsetup run holds the lock (pid {}); wait for it to finish",
+                        holder),
+            EWOULDBLOCK));
+      }
+      return std::unexpected(MakeError(std::string(kLockPath), "cannot lock", err));
+    }
+    std::string pid = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(fd->get(), 0) == 0) {
+      [[maybe_unused]] ssize_t n = ::pwrite(fd->get(), pid.data(), pid.size(), 0);
+    }
+    Lock lock;
+    lock.fd_ = std::move(*fd);
+    return lock;
+  }
+
+ private:
+  Lock() = default;
+  Fd fd_;  // closing it releases the lock
+};
+
+// --- the manifest ---
+
+struct FileEntry {
+  std::string path;
+  bool existed = false;
+  std::string sha_before;                // empty when it did not exist
+  std::optional<std::string> sha_after;  // nullopt: removed
+  mode_t mode = 0644;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string backup;  // relative to the transaction dir; empty when it did not exist
+  std::string fixer;
+};
+
+struct Manifest {
+  std::string id;
+  std::string created;
+  std::string state;
+  std::vector<FileEntry> files;
+  std::vector<std::string> created_dirs;  // parents the apply made, outermost first
+  std::vector<PostAction> actions;
+};
+
+Json ToJson(const Manifest& m) {
+  Json files = Json::array();
+  for (const auto& f : m.files) {
+    files.push_back({{"path", f.path},
+                     {"existed", f.existed},
+                     {"sha256_before", f.existed ? Json(f.sha_before) : Json(nullptr)},
+                     {"sha256_after", f.sha_after ? Json(*f.sha_after) : Json(nullptr)},
+                     {"mode", f.mode},
+                     {"uid", f.uid},
+                     {"gid", f.gid},
+                     {"backup", f.backup.empty() ? Json(nullptr) : Json(f.backup)},
+                     {"fixer", f.fixer}});
+  }
+  Json actions = Json::array();
+  for (const auto& a : m.actions) actions.push_back({{"argv", a.argv}, {"why", a.why}});
+  return Json{{"schema", kManifestSchema}, {"id", m.id},     {"created", m.created},
+              {"state", m.state},          {"files", files}, {"created_dirs", m.created_dirs},
+              {"actions", actions}};
+}
+
+std::expected<Manifest, Error> ParseManifest(std::string_view text, const std::string& where) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("schema", "") != kManifestSchema) {
+    return std::unexpected(MakeError(
+        where,
+        fmt::format("not a transaction manifest (expected JSON with schema {})", kManifestSchema)));
+  }
+  try {
+    Manifest m;
+    m.id = j.at("id").get<std::string>();
+    m.created = j.at("created").get<std::string>();
+    m.state = j.at("state").get<std::string>();
+    for (const auto& f : j.at("files")) {
+      FileEntry e;
+      e.path = f.at("path").get<std::string>();
+      e.existed = f.at("existed").get<bool>();
+      if (e.existed) e.sha_before = f.at("sha256_before").get<std::string>();
+      if (!f.at("sha256_after").is_null()) e.sha_after = f.at("sha256_after").get<std::string>();
+      e.mode = f.at("mode").get<mode_t>();
+      e.uid = f.at("uid").get<uid_t>();
+      e.gid = f.at("gid").get<gid_t>();
+      if (!f.at("backup").is_null()) e.backup = f.at("backup").get<std::string>();
+      e.fixer = f.value("fixer", "");
+      m.files.push_back(std::move(e));
+    }
+    m.created_dirs = j.at("created_dirs").get<std::vector<std::string>>();
+    for (const auto& a : j.at("actions")) {
+      m.actions.push_back({a.at("argv").get<std::vector<std::string>>(), a.value("why", "")});
+    }
+    return m;
+  } catch (const Json::exception& e) {
+    return std::unexpected(MakeError(where, fmt::format("malformed manifest: {}", e.what())));
+  }
+}
+
+std::expected<void, Error> WriteManifest(const Host& host, const Manifest& m) {
+  return host.WriteAtomic(Root::kConfig, TransactionDir(m.id) + "/manifest.json",
+                          ToJson(m).dump(2) + "\n", {.mode = 0600});
+}
+
+TransactionRecord ToRecord(const Manifest& m) {
+  TransactionRecord r;
+  r.id = m.id;
+  r.created = m.created;
+  r.state = m.state;
+  r.undone = m.state == kStateUndone || m.state == kStateRolledBack;
+  r.actions = m.actions;
+  std::set<std::string> seen;
+  for (const auto& f : m.files) {
+    r.files.push_back(f.path);
+    std::size_t pos = 0;
+    // An edit credited to several fixers names them "a,b".
+    while (pos <= f.fixer.size()) {
+      std::size_t comma = f.fixer.find(',', pos);
+      if (comma == std::string::npos) comma = f.fixer.size();
+      std::string one = f.fixer.substr(pos, comma - pos);
+      if (!one.empty() && seen.insert(one).second) r.fixers.push_back(one);
+      pos = comma + 1;
+    }
+  }
+  return r;
+}
+
+// --- the state of a file now ---
+
+struct Current {
+  bool exists = false;
+  std::string bytes;
+  FileInfo info;  // of the file itself (through a symlink)
+};
+
+std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& path) {
+  Current cur;
+  auto lst = host.LStat(Root::kConfig, path);
+  if (!lst) {
+    if (lst.error().errno_value == ENOENT) return cur;
+    return std::unexpected(lst.error());
+  }
+  auto info = host.Stat(Root::kConfig, path);
+  if (!info) {
+    return std::unexpected(MakeError(
+        path, fmt::format("cannot follow it: {}", info.error().message), info.error().errno_value));
+  }
+  if (info->type != FileType::kRegular) {
+    return std::unexpected(
+        MakeError(path, "is not a regular file; vmsetup edits only regular files"));
+  }
+  auto bytes = host.Read(Root::kConfig, path);
+  if (!bytes) return std::unexpected(bytes.error());
+  cur.exists = true;
+  cur.bytes = std::move(*bytes);
+  cur.info = *info;
+  return cur;
+}
+
+WriteOptions OptionsFor(const FileEntry& e) {
+  return WriteOptions{.mode = e.mode, .uid = e.uid, .gid = e.gid};
+}
+
+// Puts one file back as the manifest says it was; `backup` holds the original bytes.
+std::expected<void, Error> RestoreOne(const Host& host, const FileEntry& e,
+                                      const std::string& backup) {
+  if (e.existed) return host.WriteAtomic(Root::kConfig, e.path, backup, OptionsFor(e));
+  auto r = host.Remove(Root::kConfig, e.path);
+  if (!r && r.error().errno_value == ENOENT) return {};
+  return r;
+}
+
+// Removes the parents an apply created, innermost first; a directory that is not empty
+// (someone put a file there) stays.
+std::vector<std::string> RemoveCreatedDirs(const Host& host, const std::vector<std::string>& dirs) {
+  std::vector<std::string> left;
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+    if (!host.Exists(Root::kConfig, *it)) continue;
+    if (!host.Remove(Root::kConfig, *it)) left.push_back(*it);
+  }
+  return left;
+}
+
+std::expected<std::vector<Manifest>, Error> LoadAll(const Host& host) {
+  std::vector<Manifest> out;
+  if (!host.Exists(Root::kConfig, kTransactionsDir)) return out;
+  auto names = host.List(Root::kConfig, kTransactionsDir);
+  if (!names) return std::unexpected(names.error());
+  for (const auto& name : *names) {
+    std::string path = TransactionDir(name) + "/manifest.json";
+    // A directory without a manifest is an apply that failed before touching any file.
+    if (!host.Exists(Root::kConfig, path)) continue;
+    auto text = host.Read(Root::kConfig, path);
+    if (!text) return std::unexpected(text.error());
+    auto m = ParseManifest(*text, path);
+    if (!m) return std::unexpected(m.error());
+    out.push_back(std::move(*m));
+  }
+  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
+    return std::tie(a.created, a.id) < std::tie(b.created, b.id);
+  });
+  return out;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view bytes) {
+  std::array<std::uint32_t, 8> state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t full = bytes.size() / 64;
+  for (std::size_t i = 0; i < full; ++i) Sha256Block(&state, p + 64 * i);
+  std::array<unsigned char, 128> tail{};
+  std::size_t rest = bytes.size() % 64;
+  std::copy(p + 64 * full, p + bytes.size(), tail.begin());
+  tail[rest] = 0x80;
+  std::size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
+  std::uint64_t bits = static_cast<std::uint64_t>(bytes.size()) * 8;
+  for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
+  for (std::size_t off = 0; off < tail_len; off += 64) Sha256Block(&state, tail.data() + off);
+  std::string hex;
+  for (std::uint32_t word : state) hex += fmt::format("{:08x}", word);
+  return hex;
+}
+
+bool IsLockHeld(const Error& error) {
+  return error.errno_value == EWOULDBLOCK && error.path == kLockPath;
+}
+
+std::vector<const FileEdit*> EffectiveEdits(const EditSet& plan) {
+  std::vector<const FileEdit*> out;
+  for (const auto& e : plan.edits) {
+    if (e.before != e.after) out.push_back(&e);
+  }
+  return out;
+}
+
+std::expected<void, Error> CheckEditSet(const EditSet& plan) {
+  std::set<std::string> seen;
+  for (const FileEdit* e : EffectiveEdits(plan)) {
+    auto parts = PathComponents(e->path);
+    bool bad = e->path.size() < 2 || e->path.front() != '/';
+    for (std::size_t i = 1; i < parts.size() && !bad; ++i) {
+      bad = parts[i].empty() || parts[i] == "." || parts[i] == "..";
+    }
+    if (bad) {
+      return std::unexpected(
+          MakeError(e->path, fmt::format("fixer {} named a path that is not absolute and plain "
+                                         "(expected /dir/file, no '.', '..' or '//')",
+                                         e->fixer)));
+    }
+    if (e->path == kLockPath || e->path.starts_with(std::string(kTransactionsDir) + "/")) {
+      return std::unexpected(MakeError(e->path, "is vmsetup's own state; no fixer may edit it"));
+    }
+    if (!seen.insert(e->path).second) {
+      std::string fixers;
+      for (const auto& other : plan.edits) {
+        if (other.path == e->path && other.before != other.after) {
+          fixers += (fixers.empty() ? "" : " and ") + other.fixer;
+        }
+      }
+      return std::unexpected(MakeError(
+          e->path, fmt::format("fixers {} want different contents for this file; apply them "
+                               "one at a time",
+                               fixers)));
+    }
+  }
+  return {};
+}
+
+std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan) {
+  auto edits = EffectiveEdits(plan);
+  if (edits.empty()) return ApplyResult{};
+  if (auto ok = CheckEditSet(plan); !ok) return std::unexpected(ok.error());
+  auto lock = Lock::Acquire(host);
+  if (!lock) return std::unexpected(lock.error());
+
+  // 1. Everything is as planned (nothing written yet).
+  Manifest m;
+  std::tie(m.id, m.created) = NewIdAndTime();
+  for (int tries = 0; tries < 16 && host.Exists(Root::kConfig, TransactionDir(m.id)); ++tries) {
+    std::tie(m.id, m.created) = NewIdAndTime();
+  }
+  m.state = kStateApplying;
+  m.actions = plan.actions;
+  std::vector<std::string> originals;
+  for (const FileEdit* e : edits) {
+    auto cur = ReadCurrent(host, e->path);
+    if (!cur) return std::unexpected(cur.error());
+    if (!e->before && cur->exists) {
+      return std::unexpected(MakeError(e->path, "was created after the plan was made; plan again"));
+    }
+    if (e->before && !cur->exists) {
+      return std::unexpected(MakeError(e->path, "was removed after the plan was made; plan again"));
+    }
+    if (e->before && cur->bytes != *e->before) {
+      return std::unexpected(MakeError(e->path, "was changed after the plan was made; plan again"));
+    }
+    if (auto lst = host.LStat(Root::kConfig, e->path);
+        !e->after && lst && lst->type == FileType::kSymlink) {
+      return std::unexpected(
+          MakeError(e->path, "is a symbolic link; vmsetup does not remove links"));
+    }
+    FileEntry f;
+    f.path = e->path;
+    f.existed = cur->exists;
+    f.fixer = e->fixer;
+    if (cur->exists) {
+      f.sha_before = Sha256Hex(cur->bytes);
+      f.mode = cur->info.mode;
+      f.uid = cur->info.uid;
+      f.gid = cur->info.gid;
+      f.backup = fmt::format("files/{}", m.files.size());
+    } else {
+      f.mode = e->mode;
+      f.uid = ::geteuid();
+      f.gid = ::getegid();
+      // Parents to create, outermost first; remembered so rollback and undo remove them.
+      std::vector<std::string> missing;
+      for (std::string dir = Parent(e->path); dir != "/"; dir = Parent(dir)) {
+        if (host.Exists(Root::kConfig, dir)) break;
+        missing.insert(missing.begin(), dir);
+      }
+      for (auto& d : missing) {
+        if (std::find(m.created_dirs.begin(), m.created_dirs.end(), d) == m.created_dirs.end()) {
+          m.created_dirs.push_back(d);
+        }
+      }
+    }
+    if (e->after) f.sha_after = Sha256Hex(*e->after);
+    originals.push_back(std::move(cur->bytes));
+    m.files.push_back(std::move(f));
+  }
+
+  // 2. The record: backups first, the manifest last, so a record without a manifest means
+  // "nothing was touched".
+  const std::string dir = TransactionDir(m.id);
+  auto discard_record = [&] {
+    for (const auto& f : m.files) {
+      if (!f.backup.empty()) (void)host.Remove(Root::kConfig, dir + "/" + f.backup);
+    }
+    (void)host.Remove(Root::kConfig, dir + "/files");
+    (void)host.Remove(Root::kConfig, dir);
+  };
+  if (auto made = host.MakeDirs(Root::kConfig, dir + "/files", 0700); !made) {
+    discard_record();
+    return std::unexpected(made.error());
+  }
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    if (m.files[i].backup.empty()) continue;
+    auto wrote = host.WriteAtomic(Root::kConfig, dir + "/" + m.files[i].backup, originals[i],
+                                  {.mode = 0600});
+    if (!wrote) {
+      discard_record();
+      return std::unexpected(wrote.error());
+    }
+  }
+  if (auto wrote = WriteManifest(host, m); !wrote) {
+    discard_record();
+    return std::unexpected(wrote.error());
+  }
+
+  // 3. The files, in plan order; on failure put back what was done, newest first.
+  std::size_t done = 0;
+  std::optional<Error> failure;
+  for (; done < edits.size(); ++done) {
+    const FileEdit* e = edits[done];
+    const FileEntry& f = m.files[done];
+    std::expected<void, Error> step;
+    if (!e->after) {
+      step = host.Remove(Root::kConfig, e->path);
+    } else {
+      if (!f.existed) step = host.MakeDirs(Root::kConfig, Parent(e->path), 0755);
+      if (step) step = host.WriteAtomic(Root::kConfig, e->path, *e->after, OptionsFor(f));
+    }
+    if (!step) {
+      failure = step.error();
+      break;
+    }
+  }
+  if (!failure) {
+    m.state = kStateApplied;
+    if (auto wrote = WriteManifest(host, m); !wrote) {
+      failure = wrote.error();
+      done = edits.size();
+    }
+  }
+  if (!failure) {
+    ApplyResult result;
+    result.record = ToRecord(m);
+    for (const FileEdit* e : edits) result.changed.push_back(e->path);
+    return result;
+  }
+
+  // Rollback. A file that failed mid-step is still the original (WriteAtomic replaces by
+  // rename, Remove is one unlink), so only the completed steps are undone.
+  std::vector<std::string> stuck;
+  for (std::size_t i = done; i-- > 0;) {
+    if (auto r = RestoreOne(host, m.files[i], originals[i]); !r) stuck.push_back(m.files[i].path);
+  }
+  for (const auto& d : RemoveCreatedDirs(host, m.created_dirs)) {
+    // An empty directory left behind is harmless; only note it if it cannot be removed.
+    (void)d;
+  }
+  Error err = *failure;
+  if (stuck.empty()) {
+    m.state = kStateRolledBack;
+    (void)WriteManifest(host, m);
+    err.message += "; every file already written was restored";
+  } else {
+    // The manifest stays "applying": `vmsetup undo` can finish the restore.
+    std::string names;
+    for (const auto& s : stuck) names += (names.empty() ? "" : ", ") + s;
+    err.message += fmt::format(
+        "; ROLLBACK INCOMPLETE: could not restore {}; run `vmsetup undo {}` (originals are in {})",
+        names, m.id, dir + "/files");
+  }
+  return std::unexpected(err);
+}
+
+std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id) {
+  auto lock = Lock::Acquire(host);
+  if (!lock) return std::unexpected(lock.error());
+  auto all = LoadAll(host);
+  if (!all) return std::unexpected(all.error());
+  const Manifest* pick = nullptr;
+  if (id.empty()) {
+    for (auto it = all->rbegin(); it != all->rend() && pick == nullptr; ++it) {
+      if (it->state == kStateApplied || it->state == kStateApplying) pick = &*it;
+    }
+    if (pick == nullptr) {
+      return std::unexpected(
+          MakeError(std::string(kTransactionsDir), "no transaction to undo", ENOENT));
+    }
+  } else {
+    for (const auto& m : *all) {
+      if (m.id == id) pick = &m;
+    }
+    if (pick == nullptr) {
+      return std::unexpected(MakeError(std::string(kTransactionsDir),
+                                       fmt::format("no transaction named '{}'", id), ENOENT));
+    }
+    if (pick->state == kStateUndone || pick->state == kStateRolledBack) {
+      return std::unexpected(
+          MakeError(TransactionDir(id),
+                    fmt::format("transaction {} was already {}", id,
+                                pick->state == kStateUndone ? "undone" : "rolled back"),
+                    EALREADY));
+    }
+  }
+  Manifest m = *pick;
+  const std::string dir = TransactionDir(m.id);
+
+  // Verify everything before restoring anything.
+  std::vector<std::string> backups(m.files.size());
+  std::vector<bool> pending(m.files.size(), false);
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    const FileEntry& f = m.files[i];
+    auto cur = ReadCurrent(host, f.path);
+    if (!cur) return std::unexpected(cur.error());
+    std::optional<std::string> now;
+    if (cur->exists) now = Sha256Hex(cur->bytes);
+    std::optional<std::string> before;
+    if (f.existed) before = f.sha_before;
+    if (now == before) continue;  // already as it was (an interrupted apply or undo)
+    if (now != f.sha_after) {
+      return std::unexpected(MakeError(
+          f.path, fmt::format("was changed after transaction {} (sha256 now {}, expected {}); "
+                              "not undoing anything: restore it by hand from {}",
+                              m.id, now.value_or("absent"), f.sha_after.value_or("absent"),
+                              f.backup.empty() ? std::string("(it did not exist)")
+                                               : dir + "/" + f.backup)));
+    }
+    if (f.existed) {
+      auto bytes = host.Read(Root::kConfig, dir + "/" + f.backup);
+      if (!bytes) return std::unexpected(bytes.error());
+      if (Sha256Hex(*bytes) != f.sha_before) {
+        return std::unexpected(
+            MakeError(dir + "/" + f.backup, fmt::format("backup of {} does not match its recorded "
+                                                        "sha256; not undoing anything",
+                                                        f.path)));
+      }
+      backups[i] = std::move(*bytes);
+    }
+    pending[i] = true;
+  }
+  for (std::size_t i = m.files.size(); i-- > 0;) {
+    if (!pending[i]) continue;
+    if (auto r = RestoreOne(host, m.files[i], backups[i]); !r) {
+      Error err = r.error();
+      // Files already restored now match "before" and are skipped when undo runs again.
+      err.message += fmt::format("; undo of {} stopped here: run it again", m.id);
+      return std::unexpected(err);
+    }
+  }
+  RemoveCreatedDirs(host, m.created_dirs);
+  m.state = kStateUndone;
+  if (auto wrote = WriteManifest(host, m); !wrote) return std::unexpected(wrote.error());
+  return ToRecord(m);
+}
+
+std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host) {
+  auto all = LoadAll(host);
+  if (!all) return std::unexpected(all.error());
+  std::vector<TransactionRecord> out;
+  for (const auto& m : *all) out.push_back(ToRecord(m));
+  return out;
+}
+
+}  // namespace vmprep
