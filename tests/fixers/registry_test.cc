@@ -1,0 +1,28 @@
+// MakeAllFixers: ids unique, and every id in checks/fixer_ids.h has a fixer.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "checks/fixer_ids.h"
+#include "fixers/fixer.h"
+
+namespace vmprep {
+namespace {
+
+TEST(FixerRegistry, IdsUniqueAndComplete) {
+  auto fixers = MakeAllFixers();
+  std::set<std::string_view> ids;
+  for (const auto &f : fixers) {
+    EXPECT_TRUE(ids.insert(f->Id()).second) << "duplicate fixer id " << f->Id();
+    EXPECT_FALSE(f->Description().empty()) << f->Id();
+  }
+  for (std::string_view id :
+       {kFixKernelCmdline, kFixInitramfs, kFixModprobeVfio, kFixModulesLoad,
+        kFixHugepages, kFixXorg, kFixQemuBridge, kFixVfioBind}) {
+    EXPECT_TRUE(ids.contains(id)) << "no fixer for " << id;
+  }
+  EXPECT_EQ(ids.size(), 8u);
+}
+
+} // namespace
+} // namespace vmprep

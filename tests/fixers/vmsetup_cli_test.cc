@@ -1,0 +1,322 @@
+// The real vmsetup binary (arguments, exit codes, history, undo, the prompt) and the
+// post-action runner (execve, never a shell; chroot into the config root).
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "fixers/post_actions.h"
+#include "fixers/transaction.h"
+#include "tests/run_command.h"
+
+namespace vmprep {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Result = testing::CommandResult;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Spill(const fs::path& p, const std::string& bytes) {
+  fs::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    dir_ = fs::path(::testing::TempDir()) /
+           ("vmsetup-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~TempDir() { fs::remove_all(dir_); }
+  const fs::path& dir() const { return dir_; }
+  std::string str() const { return dir_.string(); }
+  fs::path operator/(const std::string& rel) const { return dir_ / rel.substr(rel.front() == '/'); }
+
+ private:
+  fs::path dir_;
+};
+
+#ifdef VMSETUP_BINARY
+
+// stdin is /dev/null unless `input` is given: no terminal, as in a script.
+Result Vmsetup(const std::string& args, const std::string& input = "") {
+  std::string cmd = std::string(VMSETUP_BINARY) + " " + args + " 2>&1";
+  if (input.empty()) return testing::RunCommand(cmd + " </dev/null");
+  return testing::RunCommand("printf '" + input + "' | " + cmd);
+}
+
+// Runs vmsetup on a pseudo-terminal (util-linux `script`), typing `keys`.
+Result VmsetupOnTerminal(const std::string& args, const std::string& keys) {
+  return testing::RunCommand("printf '" + keys + "' | script -qec '" + std::string(VMSETUP_BINARY) +
+                             " " + args + "' /dev/null 2>&1");
+}
+
+bool HasFixer(std::string_view id) {
+  Result r = Vmsetup("fixers");
+  for (std::size_t pos = 0; pos < r.out.size();) {
+    std::size_t nl = r.out.find('\n', pos);
+    std::string line = r.out.substr(pos, nl - pos);
+    if (line.starts_with(std::string(id) + " ")) return true;
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return false;
+}
+
+TEST(VmsetupCli, HelpDocumentsCommandsAndExitCodes) {
+  Result r = Vmsetup("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* s : {"plan", "apply", "undo", "history", "--no-regenerate", "--yes", "--device",
+                        "hugepages=SIZE:N", "bridge=NAME", "Exit status:", "0  done", "1  refused",
+                        "2  apply or undo failed", "3  bad arguments", "4  declined",
+                        "5  the files were written"}) {
+    EXPECT_THAT(r.out, HasSubstr(s));
+  }
+  EXPECT_THAT(Vmsetup("--version").out, HasSubstr("vmsetup " VMPREP_VERSION));
+}
+
+TEST(VmsetupCli, BadArgumentsExitThree) {
+  TempDir t;
+  const std::string root = " --root " + t.str();
+  for (std::string args :
+       {std::string(""), std::string("frobnicate"), "plan" + root,
+        "plan --enable iommu,warp-drive" + root, "plan --enable hugepages=3M:8" + root,
+        "plan --enable hugepages=1G:zero" + root, "plan --enable hugepages=1G" + root,
+        "plan --enable bridge=" + root, "plan --enable 'bridge=br0;rm'" + root,
+        "plan --enable bridge=averyveryverylongname" + root, "plan --device 01:00" + root,
+        "plan --device 0000:01:00.0x" + root, "plan --enable vfio" + root,
+        std::string("plan --enable iommu --root /nonexistent/vmprep"),
+        std::string("history --root /nonexistent/vmprep"), "undo no-such-transaction" + root}) {
+    Result r = Vmsetup(args);
+    EXPECT_EQ(r.code, 3) << args << "\n" << r.out;
+    EXPECT_THAT(r.out, HasSubstr("vmsetup: ")) << args;
+  }
+  EXPECT_THAT(Vmsetup("plan --enable warp-drive" + root).out,
+              HasSubstr("unknown item 'warp-drive'"));
+  EXPECT_THAT(Vmsetup("plan --enable vfio" + root).out, HasSubstr("--device"));
+  EXPECT_THAT(Vmsetup("plan --enable iommu --root /nonexistent/vmprep").out,
+              HasSubstr("/nonexistent/vmprep"));
+}
+
+// A transaction recorded by the engine, then listed and undone by the binary.
+class VmsetupHistory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Spill(t_ / "/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+    EditSet plan;
+    FileEdit grub;
+    grub.path = "/etc/default/grub";
+    grub.before = "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n";
+    grub.after = "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n";
+    grub.fixer = "kernel-cmdline";
+    FileEdit conf;
+    conf.path = "/etc/modules-load.d/vmprep.conf";
+    conf.after = "vhost_net\n";
+    conf.fixer = "modules-load";
+    plan.edits = {grub, conf};
+    plan.actions.push_back({{"update-grub"}, "regenerate the boot menu"});
+    auto host = Host::Open(t_.str(), t_.str());
+    ASSERT_TRUE(host.has_value());
+    auto applied = ApplyEditSet(*host, plan);
+    ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+    id_ = applied->record.id;
+  }
+  std::string Root() const { return " --root " + t_.str(); }
+  TempDir t_;
+  std::string id_;
+};
+
+TEST_F(VmsetupHistory, HistoryListsAndUndoRestores) {
+  Result h = Vmsetup("history" + Root());
+  EXPECT_EQ(h.code, 0);
+  EXPECT_THAT(h.out, HasSubstr(id_));
+  EXPECT_THAT(h.out, HasSubstr("applied"));
+  EXPECT_THAT(h.out, HasSubstr("kernel-cmdline,modules-load"));
+  EXPECT_THAT(h.out, HasSubstr("/etc/default/grub /etc/modules-load.d/vmprep.conf"));
+  Result j = Vmsetup("history --json" + Root());
+  auto doc = nlohmann::json::parse(j.out);
+  ASSERT_EQ(doc.size(), 1u);
+  EXPECT_EQ(doc[0]["id"], id_);
+  EXPECT_EQ(doc[0]["state"], "applied");
+
+  Result u = Vmsetup("undo --no-regenerate" + Root());
+  EXPECT_EQ(u.code, 0) << u.out;
+  EXPECT_THAT(u.out, HasSubstr("Undid transaction " + id_));
+  EXPECT_THAT(u.out, HasSubstr("Skipped (--no-regenerate): update-grub"));
+  EXPECT_EQ(Slurp(t_ / "/etc/default/grub"), "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+  EXPECT_FALSE(fs::exists(t_ / "/etc/modules-load.d/vmprep.conf"));
+  EXPECT_THAT(Vmsetup("history" + Root()).out, HasSubstr("undone"));
+
+  Result again = Vmsetup("undo" + Root());
+  EXPECT_EQ(again.code, 0);
+  EXPECT_THAT(again.out, HasSubstr("Nothing to undo"));
+  Result named = Vmsetup("undo " + id_ + Root());
+  EXPECT_EQ(named.code, 1) << named.out;
+  EXPECT_THAT(named.out, HasSubstr("already undone"));
+}
+
+TEST_F(VmsetupHistory, UndoRefusesAChangedFileAndNamesIt) {
+  Spill(t_ / "/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"splash\"\n");
+  Result u = Vmsetup("undo --no-regenerate" + Root());
+  EXPECT_EQ(u.code, 1) << u.out;
+  EXPECT_THAT(u.out, HasSubstr("/etc/default/grub: was changed after transaction " + id_));
+  EXPECT_TRUE(fs::exists(t_ / "/etc/modules-load.d/vmprep.conf"));  // nothing restored
+}
+
+// The recorded post-action is run again after undo; in a tree without update-grub it fails
+// clearly, after the files were restored.
+TEST_F(VmsetupHistory, UndoRunsThePostActionsAndReportsAFailedOne) {
+  Result u = Vmsetup("undo" + Root());
+  EXPECT_EQ(u.code, 5) << u.out;
+  EXPECT_THAT(u.out, HasSubstr("Running: update-grub"));
+  EXPECT_THAT(u.out, HasSubstr("update-grub: not found in the config root"));
+  EXPECT_EQ(Slurp(t_ / "/etc/default/grub"), "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+}
+
+TEST_F(VmsetupHistory, HeldLockExitsThree) {
+  int fd = ::open((t_ / "/var/lib/vmprep/lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  Result u = Vmsetup("undo --no-regenerate" + Root());
+  EXPECT_EQ(u.code, 3) << u.out;
+  EXPECT_THAT(u.out, HasSubstr("/var/lib/vmprep/lock: another vmsetup run holds the lock"));
+  ::close(fd);
+  EXPECT_EQ(Vmsetup("undo --no-regenerate" + Root()).code, 0);
+}
+
+// plan, apply, plan again, undo through the binary with a real fixer: the qemu bridge
+// helper's allow list is the smallest complete case.
+TEST(VmsetupCli, PlanApplyUndoWithARealFixer) {
+  ASSERT_TRUE(HasFixer("qemu-bridge"));
+  TempDir t;
+  fs::create_directories(t / "/etc");
+  const std::string args = " --enable bridge=br0 --root " + t.str();
+  Result plan = Vmsetup("plan" + args);
+  EXPECT_EQ(plan.code, 0) << plan.out;
+  EXPECT_THAT(plan.out, HasSubstr("+++ b/etc/qemu/bridge.conf"));
+  EXPECT_THAT(plan.out, HasSubstr("+allow br0"));
+  EXPECT_FALSE(fs::exists(t / "/etc/qemu/bridge.conf"));  // plan changes nothing
+  auto json = nlohmann::json::parse(Vmsetup("plan --json" + args).out);
+  EXPECT_EQ(json["schema"], "vmprep.plan/1");
+  EXPECT_EQ(json["edits"][0]["path"], "/etc/qemu/bridge.conf");
+
+  // No terminal and no --yes: refused, nothing written.
+  Result no_tty = Vmsetup("apply" + args);
+  EXPECT_EQ(no_tty.code, 3) << no_tty.out;
+  EXPECT_THAT(no_tty.out, HasSubstr("--yes"));
+  EXPECT_FALSE(fs::exists(t / "/etc/qemu/bridge.conf"));
+
+  // On a terminal: "n" declines (exit 4), "y" applies.
+  Result declined = VmsetupOnTerminal("apply --no-regenerate" + args, "n\\n");
+  EXPECT_EQ(declined.code, 4) << declined.out;
+  EXPECT_THAT(declined.out, HasSubstr("Apply these changes? [y/N]"));
+  EXPECT_FALSE(fs::exists(t / "/etc/qemu/bridge.conf"));
+  Result accepted = VmsetupOnTerminal("apply --no-regenerate" + args, "y\\n");
+  EXPECT_EQ(accepted.code, 0) << accepted.out;
+  EXPECT_THAT(Slurp(t / "/etc/qemu/bridge.conf"), HasSubstr("allow br0"));
+
+  Result again = Vmsetup("apply --yes --no-regenerate" + args);
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_THAT(again.out, HasSubstr("Nothing to do"));
+  EXPECT_EQ(Vmsetup("undo --no-regenerate --root " + t.str()).code, 0);
+  EXPECT_FALSE(fs::exists(t / "/etc/qemu/bridge.conf"));
+}
+
+// One fixer refusing (a command substitution it cannot edit) stops the whole apply: the
+// refusal names file and line, and the other fixer's file is not written either.
+TEST(VmsetupCli, ARefusalAppliesNothingAndNamesFileAndLine) {
+  ASSERT_TRUE(HasFixer("kernel-cmdline") && HasFixer("qemu-bridge"));
+  TempDir t;
+  Spill(t / "/etc/default/grub",
+        "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"$(cat /etc/opts)\"\n");
+  const std::string before = Slurp(t / "/etc/default/grub");
+  Result r = Vmsetup("apply --yes --no-regenerate --enable iommu,bridge=br0 --root " + t.str());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("kernel-cmdline refused: /etc/default/grub:2: "));
+  EXPECT_THAT(r.out, HasSubstr("nothing applied"));
+  EXPECT_EQ(Slurp(t / "/etc/default/grub"), before);
+  EXPECT_FALSE(fs::exists(t / "/etc/qemu/bridge.conf"));
+  EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/transactions"));
+  Result plan = Vmsetup("plan --enable iommu,bridge=br0 --root " + t.str());
+  EXPECT_EQ(plan.code, 1);
+}
+
+#endif  // VMSETUP_BINARY
+
+// --- post-actions ---
+
+Host RealRoot() { return *Host::Open("/", "/"); }
+
+TEST(PostActions, RunsByExecveAndReportsStatus) {
+  EXPECT_TRUE(RunPostAction(RealRoot(), {{"true"}, ""}).has_value());
+  auto failed = RunPostAction(RealRoot(), {{"false"}, ""});
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_THAT(failed.error().message, HasSubstr("`false` exited with status 1"));
+  auto missing = RunPostAction(RealRoot(), {{"vmprep-no-such-command"}, ""});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().errno_value, ENOENT);
+  // A program's own status 127 is its status, not "could not be started".
+  auto status127 = RunPostAction(RealRoot(), {{"sh", "-c", "exit 127"}, ""});
+  ASSERT_FALSE(status127.has_value());
+  EXPECT_THAT(status127.error().message, HasSubstr("exited with status 127"));
+}
+
+TEST(PostActions, NoShellEverReadsTheWords) {
+  TempDir t;
+  // Through a shell this would create "pwned"; by execve it is one literal file name.
+  std::string odd = t.str() + "/$(echo pwned);x";
+  ASSERT_TRUE(RunPostAction(RealRoot(), {{"touch", odd}, ""}).has_value());
+  EXPECT_TRUE(fs::exists(odd));
+  EXPECT_FALSE(fs::exists(t / "/pwned"));
+  EXPECT_FALSE(fs::exists(t / "/pwned;x"));
+  EXPECT_EQ(FormatArgv({"update-initramfs", "-u", "-k", "all"}), "update-initramfs -u -k all");
+  EXPECT_EQ(FormatArgv({"echo", "a b", "it's", ""}), "echo 'a b' 'it'\\''s' ''");
+}
+
+// A config root that is not "/": the program is found in that tree and runs chrooted there.
+TEST(PostActions, RunsInsideTheConfigRoot) {
+  TempDir t;
+  // A tree holding only `touch` under another name, and the libraries ldd says it needs.
+  fs::create_directories(t / "/usr/sbin");
+  fs::copy_file("/usr/bin/touch", t / "/usr/sbin/vmprep-test-touch");
+  Result ldd = testing::RunCommand("ldd /usr/bin/touch");
+  ASSERT_EQ(ldd.code, 0);
+  std::istringstream lines(ldd.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string lib = line.substr(slash, line.find(' ', slash) - slash);
+    fs::create_directories((t / lib).parent_path());
+    fs::copy_file(lib, t / lib, fs::copy_options::overwrite_existing);
+  }
+  auto host = Host::Open("/", t.str());
+  ASSERT_TRUE(host.has_value());
+  auto r = RunPostAction(*host, {{"vmprep-test-touch", "/vmprep-marker"}, ""});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(fs::exists(t / "/vmprep-marker"));
+  EXPECT_FALSE(fs::exists("/vmprep-marker"));
+  // Not in the real root's PATH, so only the config root could have provided it.
+  EXPECT_FALSE(RunPostAction(RealRoot(), {{"vmprep-test-touch", "/tmp/x"}, ""}).has_value());
+}
+
+}  // namespace
+}  // namespace vmprep
