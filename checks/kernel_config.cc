@@ -30,15 +30,9 @@ std::optional<std::string> Gunzip(std::string_view bytes, std::size_t max_out) {
 KernelConfig KernelConfig::Parse(std::string_view text, std::string source) {
   KernelConfig config;
   config.source_ = std::move(source);
-  for (auto line : SplitLines(text)) {
-    line = Trim(line);
-    if (line.starts_with("CONFIG_")) {
-      auto eq = line.find('=');
-      if (eq != std::string_view::npos) config.values_.emplace(line.substr(7, eq - 7), line.substr(eq + 1));
-    } else if (line.starts_with("# CONFIG_") && line.ends_with(" is not set")) {
-      config.values_.emplace(line.substr(9, line.size() - 9 - 11), "n");
-    }
-  }
+  config.text_.reserve(text.size() + 1);
+  config.text_.push_back('\n');
+  config.text_.append(text.data(), text.size());
   return config;
 }
 
@@ -55,9 +49,10 @@ KernelConfig KernelConfig::Read(const Host& host, std::string_view release) {
 
 std::optional<char> KernelConfig::Tristate(std::string_view symbol) const {
   if (!known()) return std::nullopt;
-  auto it = values_.find(symbol);
-  if (it == values_.end() || it->second.empty()) return 'n';
-  char c = it->second.front();
+  std::string key = fmt::format("\nCONFIG_{}=", symbol);
+  auto at = text_.find(key);
+  if (at == std::string::npos) return 'n';  // "# CONFIG_X is not set", or not in this kernel
+  char c = at + key.size() < text_.size() ? text_[at + key.size()] : 'n';
   return c == 'y' || c == 'm' ? c : 'n';
 }
 

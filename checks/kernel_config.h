@@ -2,7 +2,6 @@
 // /boot/config-<release> of the config root.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +24,7 @@ class KernelConfig {
 
  private:
   std::string source_;
-  std::map<std::string, std::string, std::less<>> values_;
+  std::string text_;  // searched per symbol: a handful of look-ups do not pay for a map
 };
 
 // Gunzips `bytes` (at most `max_out` bytes of output).

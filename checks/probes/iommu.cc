@@ -142,7 +142,8 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
   const SystemFacts& facts = context.Facts(host);
   const KernelParams& params = facts.Params();
   const auto& cpu = facts.Cpu();
-  const auto& log = facts.KernelLog();
+  // The kernel log is hundreds of records, one read(2) each: read only where it explains
+  // a verdict (IOMMU off, interrupt remapping).
   const Cmdline& cmd = params.cmdline;
 
   // Vendor from the tables first; the CPU vendor only when the tables cannot be read.
@@ -210,7 +211,7 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
       f = &make("kernel", Severity::kFail,
                 have_table ? "the firmware has an IOMMU but the running kernel does not use it"
                            : "the kernel does not use an IOMMU (no units, no groups)");
-      if (log) {
+      if (const auto& log = facts.KernelLog()) {
         for (const auto& m : *log) {
           if (Contains(m, "IOMMU disabled") || (Contains(m, "AMD-Vi: ") && Contains(m, "disabled"))) {
             evidence.push_back({"/dev/kmsg", m});
@@ -283,6 +284,7 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
   if (kernel_on) {
     std::vector<Evidence> evidence;
     bool log_enabled = false, log_disabled = false;
+    const auto& log = facts.KernelLog();
     if (log) {
       for (const auto& m : *log) {
         if (Contains(m, "Enabled IRQ remapping") || Contains(m, "Interrupt remapping enabled")) {
