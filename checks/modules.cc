@@ -1,7 +1,10 @@
 /// Kernel module state through the Host seam plus libkmod over the config root.
 #include "checks/modules.h"
 
+#include <dlfcn.h>
 #include <libkmod.h>
+
+#include <type_traits>
 
 #include <map>
 
@@ -13,6 +16,36 @@ namespace vmprep {
 namespace {
 
 void SilentLog(void*, int, const char*, int, const char*, const char*, va_list) {}
+
+// libkmod is opened on first use: it pulls in libcrypto, liblzma and libzstd, whose loading
+// cost more than the rest of a report, and a ready host (kvm, vfio-pci, vhost_net loaded or
+// built in) never needs the on-disk index.
+struct KmodApi {
+  decltype(&kmod_new) new_ctx = nullptr;
+  decltype(&kmod_unref) unref = nullptr;
+  decltype(&kmod_set_log_fn) set_log_fn = nullptr;
+  decltype(&kmod_module_new_from_name_lookup) lookup = nullptr;
+  decltype(&kmod_module_get_path) get_path = nullptr;
+  decltype(&kmod_module_unref) module_unref = nullptr;
+  bool ok() const { return new_ctx && unref && set_log_fn && lookup && get_path && module_unref; }
+
+  static const KmodApi& Get() {
+    static const KmodApi api = [] {
+      KmodApi a;
+      void* lib = ::dlopen("libkmod.so.2", RTLD_NOW | RTLD_LOCAL);
+      if (lib == nullptr) return a;
+      auto sym = [lib](auto& fn, const char* name) { fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name)); };
+      sym(a.new_ctx, "kmod_new");
+      sym(a.unref, "kmod_unref");
+      sym(a.set_log_fn, "kmod_set_log_fn");
+      sym(a.lookup, "kmod_module_new_from_name_lookup");
+      sym(a.get_path, "kmod_module_get_path");
+      sym(a.module_unref, "kmod_module_unref");
+      return a;
+    }();
+    return api;
+  }
+};
 
 }  // namespace
 
@@ -42,7 +75,6 @@ ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
     proc_modules_ = std::move(*mods);
     have_proc_modules_ = true;
   }
-  config_ = KernelConfig::Read(host, release_);
   if (release_.empty() || release_.find('/') != std::string::npos) return;
   for (const char* base : {"/usr/lib/modules/", "/lib/modules/"}) {
     auto resolved = host.Resolve(Root::kConfig, std::string(base) + release_);
@@ -51,19 +83,31 @@ ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
       break;
     }
   }
-  if (modules_dir_.empty()) return;
+}
+
+const KernelConfig& ModuleIndex::kernel_config() const {
+  if (!config_) config_ = KernelConfig::Read(host_, release_);
+  return *config_;
+}
+
+::kmod_ctx* ModuleIndex::Context() const {
+  if (ctx_tried_ || modules_dir_.empty()) return ctx_;
+  ctx_tried_ = true;
+  const KmodApi& kmod = KmodApi::Get();
+  if (!kmod.ok()) return nullptr;
   // libkmod opens the index files itself; it gets the directory already resolved inside the
   // root, and only ever reads from it.
-  const std::string& root = host.root_path(Root::kConfig);
+  const std::string& root = host_.root_path(Root::kConfig);
   std::string dir = (root == "/" ? "" : root) + modules_dir_;
   std::string conf = (root == "/" ? "" : root) + "/etc/modprobe.d";
   const char* configs[] = {conf.c_str(), nullptr};
-  ctx_ = kmod_new(dir.c_str(), configs);
-  if (ctx_ != nullptr) kmod_set_log_fn(ctx_, SilentLog, nullptr);
+  ctx_ = kmod.new_ctx(dir.c_str(), configs);
+  if (ctx_ != nullptr) kmod.set_log_fn(ctx_, SilentLog, nullptr);
+  return ctx_;
 }
 
 ModuleIndex::~ModuleIndex() {
-  if (ctx_ != nullptr) kmod_unref(ctx_);
+  if (ctx_ != nullptr) KmodApi::Get().unref(ctx_);
 }
 
 ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config_symbol) const {
@@ -93,19 +137,21 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
     info.evidence.push_back({sys, "present without initstate: built into the kernel"});
     return info;
   }
-  if (!config_symbol.empty() && config_.known()) {
-    auto tristate = config_.Tristate(config_symbol);
+  if (!config_symbol.empty() && kernel_config().known()) {
+    const KernelConfig& config = kernel_config();
+    auto tristate = config.Tristate(config_symbol);
     if (tristate == 'y') {
       info.state = ModuleState::kBuiltin;
-      info.evidence.push_back(config_.EvidenceFor(config_symbol));
+      info.evidence.push_back(config.EvidenceFor(config_symbol));
       return info;
     }
     if (tristate == 'n') {
-      info.evidence.push_back(config_.EvidenceFor(config_symbol));
+      info.evidence.push_back(config.EvidenceFor(config_symbol));
       return info;
     }
   }
-  if (ctx_ == nullptr) {
+  ::kmod_ctx* ctx = Context();
+  if (ctx == nullptr) {
     info.evidence.push_back(
         {modules_dir_.empty() ? fmt::format("/usr/lib/modules/{}", release_) : modules_dir_,
          release_.empty() ? "kernel release unknown (/proc/sys/kernel/osrelease unreadable)"
@@ -114,8 +160,9 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
     return info;
   }
   struct kmod_module* mod = nullptr;
-  if (kmod_module_new_from_name_lookup(ctx_, info.name.c_str(), &mod) == 0 && mod != nullptr) {
-    const char* path = kmod_module_get_path(mod);
+  const KmodApi& kmod = KmodApi::Get();
+  if (kmod.lookup(ctx, info.name.c_str(), &mod) == 0 && mod != nullptr) {
+    const char* path = kmod.get_path(mod);
     if (path == nullptr) {
       info.state = ModuleState::kBuiltin;
       info.evidence.push_back({modules_dir_ + "/modules.builtin", info.name + " is built in"});
@@ -127,7 +174,7 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
       info.path = p;
       info.evidence.push_back({modules_dir_ + "/modules.dep", fmt::format("{} -> {}", info.name, p)});
     }
-    kmod_module_unref(mod);
+    kmod.module_unref(mod);
   } else {
     info.evidence.push_back({modules_dir_ + "/modules.dep", info.name + " not found"});
   }

@@ -1,6 +1,7 @@
 // Kernel module state: loaded, built in, available on disk, or missing.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,7 @@ class ModuleIndex {
   // `config_symbol` (e.g. "VHOST_NET") lets the kernel configuration settle what sysfs and
   // the module index cannot: built in (=y) or not built at all.
   ModuleInfo Query(std::string_view name, std::string_view config_symbol = "") const;
-  const KernelConfig& kernel_config() const { return config_; }
+  const KernelConfig& kernel_config() const;  // read on first use
 
  private:
   const Host& host_;
@@ -49,8 +50,10 @@ class ModuleIndex {
   std::string modules_dir_;
   std::string proc_modules_;
   bool have_proc_modules_ = false;
-  KernelConfig config_;
-  ::kmod_ctx* ctx_ = nullptr;
+  ::kmod_ctx* Context() const;  // libkmod over modules_dir_, made on first use
+  mutable std::optional<KernelConfig> config_;
+  mutable ::kmod_ctx* ctx_ = nullptr;
+  mutable bool ctx_tried_ = false;
 };
 
 std::string NormalizeModuleName(std::string_view name);
