@@ -9,6 +9,7 @@
 #include "checks/dropins.h"
 #include "checks/formats/modprobe_conf.h"
 #include "checks/kernel_params.h"
+#include "checks/topology.h"
 
 namespace vmprep {
 namespace {
@@ -57,6 +58,21 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
     auto parsed = ParseVfioIds(ids, "/proc/cmdline", &config.errors);
     config.ids.insert(config.ids.end(), parsed.begin(), parsed.end());
   }
+  constexpr std::string_view kBindConf = "/etc/vmprep/vfio-bind.conf";
+  if (auto text = host.Read(Root::kConfig, kBindConf, 1 << 20)) {
+    int n = 0;
+    for (auto line : SplitLines(*text)) {
+      ++n;
+      auto words = SplitWords(line);
+      if (words.empty() || words[0].front() == '#') continue;
+      auto address = PciAddress::Parse(words[0]);
+      if (!address) {
+        config.errors.push_back(Error{std::string(kBindConf), n, "expected a PCI address such as 0000:01:00.0 and vendor:device"});
+        continue;
+      }
+      config.bind_addresses.emplace_back(address->ToString(), fmt::format("{}:{}", kBindConf, n));
+    }
+  }
   config.modprobe_files = ModprobeFiles(host);
   for (const auto& path : config.modprobe_files) {
     auto text = host.Read(Root::kConfig, path, 1 << 20);
@@ -89,6 +105,13 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
     }
   }
   return config;
+}
+
+std::optional<std::string> VfioConfig::BindSource(std::string_view address) const {
+  for (const auto& [a, source] : bind_addresses) {
+    if (a == address) return source;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> VfioConfig::IdSource(std::uint16_t vendor, std::uint16_t device) const {

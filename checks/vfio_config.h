@@ -24,10 +24,14 @@ struct VfioConfig {
   // Drivers that load vfio-pci first: module -> where ("/etc/modprobe.d/vfio.conf:2").
   std::vector<std::pair<std::string, std::string>> softdeps;
   std::vector<std::string> modprobe_files;  // in the order kmod reads them
+  // Addresses the early-binding hook binds (/etc/vmprep/vfio-bind.conf): address -> "file:line".
+  std::vector<std::pair<std::string, std::string>> bind_addresses;
   std::vector<Error> errors;                // files or values that could not be understood
 
   // Where vendor:device is configured for vfio-pci, or nullopt.
   std::optional<std::string> IdSource(std::uint16_t vendor, std::uint16_t device) const;
+  // Where `address` ("0000:01:00.0") is listed for binding by address, or nullopt.
+  std::optional<std::string> BindSource(std::string_view address) const;
 };
 
 struct KernelParams;

@@ -157,6 +157,36 @@ Collected CollectPlans(const vmprep::Host& host, const vmprep::FixerOptions& opt
   return c;
 }
 
+// The findings that must pass once the machine has rebooted with this plan applied, for
+// vmcheck-boot.service to compare against (/var/lib/vmprep/expected.json, systemd/README.md).
+// Part of the transaction, so undo restores the previous expectation.
+void AddExpectedState(const vmprep::Host& host, const vmprep::FixerOptions& options, Collected* c) {
+  if (vmprep::EffectiveEdits(c->plan).empty()) return;
+  std::vector<std::string> pass;
+  if (options.iommu) {
+    pass.push_back("iommu.kernel");
+    pass.push_back("iommu.cmdline");
+  }
+  for (const auto& d : options.devices) pass.push_back("vfio.binding." + d.ToString());
+  if (options.vfio) pass.push_back("vfio.early");
+  if (options.vhost_net) pass.push_back("vhost_net.module");
+  if (options.hugepages) pass.push_back("hugepages.reserved");
+  if (pass.empty()) return;
+  nlohmann::ordered_json doc{{"schema", "vmprep.expected/1"},
+                             {"transaction", nullptr},  // the id is made when applying
+                             {"pass", pass}};
+  const std::string path = "/var/lib/vmprep/expected.json";
+  vmprep::FileEdit edit;
+  edit.path = path;
+  if (auto old = host.Read(vmprep::Root::kConfig, path, 1 << 20)) edit.before = std::move(*old);
+  edit.after = doc.dump(2) + "\n";
+  edit.mode = 0644;
+  edit.fixer = "vmsetup";
+  edit.why = "what vmcheck-boot.service expects to pass after the reboot";
+  if (edit.before == edit.after) return;
+  c->plan.edits.push_back(std::move(edit));
+}
+
 void PrintRefusals(const Collected& c) {
   for (const auto& r : c.refusals) {
     std::fprintf(stderr, "vmsetup: %s refused: %s\n", r.fixer.c_str(), r.error.ToString().c_str());
@@ -386,6 +416,7 @@ int main(int argc, char** argv) {
   }
 
   Collected collected = CollectPlans(*host, options);
+  if (collected.refusals.empty()) AddExpectedState(*host, options, &collected);
   if (json && plan_cmd->parsed()) {
     PrintPlanJson(collected);
   } else {

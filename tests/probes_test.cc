@@ -118,6 +118,19 @@ TEST(VfioProbe, IdsMatchingIdenticalDevicesAndALateBinding) {
   EXPECT_THAT(FindById(findings, "vfio.binding.0000:01:00.0")->hint, HasSubstr("softdep e1000e pre: vfio-pci"));
 }
 
+// The early-binding hook's configuration (written by vmsetup's vfio-bind fixer) counts as
+// configuration: a listed address that the hook did not get is a failure.
+TEST(VfioProbe, AddressesOfTheEarlyBindingHookAreConfiguration) {
+  Sysroot root("vfio-bound");
+  ASSERT_TRUE(root.ok());
+  WriteFile(fs::path(root.config()) / "etc/vmprep/vfio-bind.conf",
+            "# written by vmsetup\n0000:01:00.0 8086:10d3\n");
+  auto findings = RunProbe(VfioProbe(), root);
+  EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.binding.0000:01:00.0:fail",
+                                              "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));
+  EXPECT_THAT(Text(*FindById(findings, "vfio.binding.0000:01:00.0")), HasSubstr("/etc/vmprep/vfio-bind.conf:2"));
+}
+
 TEST(VfioProbe, InitramfsToolsModulesFileLoadsVfioEarly) {
   Sysroot root("vfio-bound");
   ASSERT_TRUE(root.ok());

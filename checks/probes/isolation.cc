@@ -42,6 +42,7 @@ std::vector<PassthroughTarget> ChoosePassthroughTargets(const Host& host, const 
     std::string why;
     if (p.driver == "vfio-pci") why = "bound to vfio-pci";
     else if (d.driver_override == "vfio-pci") why = "driver_override is vfio-pci";
+    else if (auto src = config.BindSource(addr.ToString())) why = "bound by address in " + *src;
     else if (auto src = config.IdSource(p.vendor_id.value_or(0), p.device_id.value_or(0))) why = "vfio-pci ids in " + *src;
     if (!why.empty()) targets.push_back({addr, why, false});
   }

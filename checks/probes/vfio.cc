@@ -128,7 +128,8 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
     const std::string addr = t.address.ToString();
     const std::string path = "/sys/bus/pci/devices/" + addr;
     auto id_source = config.IdSource(d.device.vendor_id.value_or(0), d.device.device_id.value_or(0));
-    const bool configured = id_source || d.driver_override == "vfio-pci";
+    auto bind_source = config.BindSource(addr);
+    const bool configured = id_source || bind_source || d.driver_override == "vfio-pci";
     if (d.device.driver == "vfio-pci") {
       f = &make("binding." + addr, Severity::kPass, fmt::format("{} is bound to vfio-pci", addr));
       std::string node = fmt::format("/dev/vfio/{}", d.device.iommu_group);
@@ -159,6 +160,7 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
     f->evidence.push_back({path, fmt::format("{}; driver {}{}", t.why, d.device.driver.empty() ? "none" : d.device.driver,
                                              d.driver_override.empty() ? "" : "; driver_override " + d.driver_override)});
     if (id_source) f->evidence.push_back({*id_source, fmt::format("vfio-pci ids include {:04x}:{:04x}", *d.device.vendor_id, *d.device.device_id)});
+    if (bind_source) f->evidence.push_back({*bind_source, "bound by address by the early-binding hook"});
   }
 
   // --- vfio.early: vfio-pci must win the race against the GPU driver at boot.

@@ -241,6 +241,23 @@ TEST(VmsetupCli, PlanApplyUndoWithARealFixer) {
   EXPECT_FALSE(fs::exists(t / "/etc/qemu/bridge.conf"));
 }
 
+// An apply records what vmcheck-boot.service must find passing after the reboot, inside the
+// transaction: undo takes the expectation away with the files.
+TEST(VmsetupCli, ApplyWritesTheExpectedStateAndUndoRemovesIt) {
+  TempDir t;
+  fs::create_directories(t / "/etc");
+  const std::string args = " --enable vhost_net --root " + t.str();
+  Result applied = Vmsetup("apply --yes --no-regenerate" + args);
+  ASSERT_EQ(applied.code, 0) << applied.out;
+  EXPECT_THAT(applied.out, HasSubstr("wrote /var/lib/vmprep/expected.json"));
+  auto expected = nlohmann::json::parse(Slurp(t / "/var/lib/vmprep/expected.json"));
+  EXPECT_EQ(expected["schema"], "vmprep.expected/1");
+  EXPECT_EQ(expected["pass"], nlohmann::json::array({"vhost_net.module"}));
+  EXPECT_THAT(Vmsetup("plan" + args).out, HasSubstr("Nothing to do"));
+  EXPECT_EQ(Vmsetup("undo --no-regenerate --root " + t.str()).code, 0);
+  EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/expected.json"));
+}
+
 // One fixer refusing (a command substitution it cannot edit) stops the whole apply: the
 // refusal names file and line, and the other fixer's file is not written either.
 TEST(VmsetupCli, ARefusalAppliesNothingAndNamesFileAndLine) {
