@@ -4,9 +4,13 @@
 
 #include <sys/types.h>
 
+#include <expected>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "checks/error.h"
+#include "checks/host.h"
 
 namespace vmprep {
 
@@ -34,6 +38,10 @@ struct EditSet {
   bool empty() const { return edits.empty() && actions.empty(); }
   void Append(EditSet other);  // merges; two edits of one file must not conflict
 };
+
+// The bytes of a config-root file, nullopt when it does not exist (the "before" of an edit);
+// an Error when it exists but cannot be read.
+std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host, const std::string& path);
 
 // A unified diff of one edit (paths a/PATH b/PATH, 3 lines of context), "" when unchanged.
 std::string UnifiedDiff(const FileEdit& edit);

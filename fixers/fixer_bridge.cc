@@ -42,13 +42,10 @@ public:
                               b)});
       }
     }
-    std::optional<std::string> before;
-    if (host.Exists(Root::kConfig, path)) {
-      auto text = host.Read(Root::kConfig, path, 1 << 20);
-      if (!text)
-        return std::unexpected(text.error());
-      before = *text;
-    }
+    auto existing = ReadIfExists(host, path);
+    if (!existing)
+      return std::unexpected(existing.error());
+    std::optional<std::string> before = std::move(*existing);
     // What the helper already allows: `allow NAME` / `allow all`, here and in
     // files named by `include` (read the same way, one level, as the helper
     // reads them).

@@ -133,16 +133,6 @@ std::vector<std::string> WantedModules(const std::vector<std::string> &words,
   return out;
 }
 
-std::expected<std::optional<std::string>, Error>
-ReadIfExists(const Host &host, const std::string &path) {
-  if (!host.Exists(Root::kConfig, path))
-    return std::optional<std::string>();
-  auto text = host.Read(Root::kConfig, path, 1 << 20);
-  if (!text)
-    return std::unexpected(text.error());
-  return std::optional<std::string>(std::move(*text));
-}
-
 FileEdit MakeEdit(std::string path, std::optional<std::string> before,
                   std::string after, std::string why) {
   return FileEdit{std::move(path),

@@ -265,13 +265,10 @@ public:
     if (!FindBootLoadEntries(host, "vhost_net").empty())
       return set;
     const std::string path(kModulesLoadConf);
-    std::optional<std::string> before;
-    if (host.Exists(Root::kConfig, path)) {
-      auto text = host.Read(Root::kConfig, path, 1 << 20);
-      if (!text)
-        return std::unexpected(text.error());
-      before = *text;
-    }
+    auto existing = ReadIfExists(host, path);
+    if (!existing)
+      return std::unexpected(existing.error());
+    std::optional<std::string> before = std::move(*existing);
     std::string after = before.value_or("# Modules vmsetup loads at boot\n");
     if (!after.empty() && after.back() != '\n')
       after += '\n';

@@ -125,13 +125,10 @@ public:
     set.notes = sel->notes;
 
     const std::string path(kVfioBindConf);
-    std::optional<std::string> before;
-    if (host.Exists(Root::kConfig, path)) {
-      auto text = host.Read(Root::kConfig, path, 1 << 20);
-      if (!text)
-        return std::unexpected(text.error());
-      before = *text;
-    }
+    auto existing = ReadIfExists(host, path);
+    if (!existing)
+      return std::unexpected(existing.error());
+    std::optional<std::string> before = std::move(*existing);
     std::string after =
         before.value_or("# Devices vfio-pci takes at boot, by PCI address "
                         "(written by vmsetup; see\n"

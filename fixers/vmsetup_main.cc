@@ -178,7 +178,12 @@ void AddExpectedState(const vmprep::Host& host, const vmprep::FixerOptions& opti
   const std::string path = "/var/lib/vmprep/expected.json";
   vmprep::FileEdit edit;
   edit.path = path;
-  if (auto old = host.Read(vmprep::Root::kConfig, path, 1 << 20)) edit.before = std::move(*old);
+  auto existing = vmprep::ReadIfExists(host, path);
+  if (!existing) {
+    c->refusals.push_back({"vmsetup", existing.error()});
+    return;
+  }
+  edit.before = std::move(*existing);
   edit.after = doc.dump(2) + "\n";
   edit.mode = 0644;
   edit.fixer = "vmsetup";
