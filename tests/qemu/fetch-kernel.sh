@@ -8,7 +8,15 @@ set -eu
 cache=${VMPREP_CACHE:-/var/cache/vmprep-tests}
 mkdir -p "$cache"
 # The metapackage names the kernel Debian currently ships; fall back to the newest listed.
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)
+find_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1
+}
+pkg=$(find_pkg)
+# A fresh machine may have no package lists yet.
+if [ -z "$pkg" ]; then
+  apt-get update -q >&2 || true
+  pkg=$(find_pkg)
+fi
 if [ -z "$pkg" ]; then
   pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 | sort -V | tail -n 1)
 fi
