@@ -221,6 +221,25 @@ class Reader {
       w.value.push_back(c);
       w.chars.push_back({b, e, ctx});
     };
+    // A '$' or backquote at `at`, inside double quotes or not: a literal '$' when nothing
+    // expands, else the word is not static. Returns where scanning goes on.
+    auto expansion = [&](size_t at, bool quoted) -> std::expected<size_t, Error> {
+      if (t_[at] == '`') {
+        auto r = SkipBacktick(at + 1, at);
+        if (!r) return std::unexpected(r.error());
+        not_static(at, "runs a command in backquotes");
+        return *r;
+      }
+      std::string exp;
+      auto r = Dollar(at, quoted, &exp);
+      if (!r) return std::unexpected(r.error());
+      if (exp.empty()) {
+        add('$', at, at + 1, quoted ? 'd' : 'u');
+        return at + 1;
+      }
+      not_static(at, "uses the expansion " + exp);
+      return *r;
+    };
     while (i < n_ && !EndsWord(i)) {
       char c = t_[i];
       if (c == '\\') {
@@ -269,21 +288,9 @@ class Reader {
               add('\\', i, i + 1, 'd');
               ++i;
             }
-          } else if (d == '$') {
-            std::string exp;
-            auto r = Dollar(i, true, &exp);
+          } else if (d == '$' || d == '`') {
+            auto r = expansion(i, true);
             if (!r) return std::unexpected(r.error());
-            if (exp.empty()) {
-              add('$', i, i + 1, 'd');
-              ++i;
-            } else {
-              not_static(i, "uses the expansion " + exp);
-              i = *r;
-            }
-          } else if (d == '`') {
-            auto r = SkipBacktick(i + 1, i);
-            if (!r) return std::unexpected(r.error());
-            not_static(i, "runs a command in backquotes");
             i = *r;
           } else {
             add(d, i, i + 1, 'd');
@@ -293,21 +300,9 @@ class Reader {
         if (!closed)
           return std::unexpected(
               Err(open, "unterminated double quote; expected a closing '\"'"));
-      } else if (c == '$') {
-        std::string exp;
-        auto r = Dollar(i, false, &exp);
+      } else if (c == '$' || c == '`') {
+        auto r = expansion(i, false);
         if (!r) return std::unexpected(r.error());
-        if (exp.empty()) {
-          add('$', i, i + 1, 'u');
-          ++i;
-        } else {
-          not_static(i, "uses the expansion " + exp);
-          i = *r;
-        }
-      } else if (c == '`') {
-        auto r = SkipBacktick(i + 1, i);
-        if (!r) return std::unexpected(r.error());
-        not_static(i, "runs a command in backquotes");
         i = *r;
       } else {
         if (c == '~' && (i == w.begin || t_[i - 1] == ':'))
