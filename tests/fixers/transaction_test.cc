@@ -18,6 +18,7 @@
 #include <string>
 
 #include "tests/run_command.h"
+#include "tests/test_files.h"
 
 namespace vmprep {
 namespace {
@@ -25,22 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spill(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-std::string Corpus(const std::string& rel) {
-  return Slurp(fs::path(VMPREP_SHARED_DIR) / "corpus" / rel);
-}
+using vmprep::testing::Slurp;
+using vmprep::testing::Spill;
+using vmprep::testing::Corpus;
 
 // A config root in a fresh temporary directory, removed afterwards.
 class TempRoot {

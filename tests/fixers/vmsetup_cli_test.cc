@@ -15,6 +15,7 @@
 #include "fixers/post_actions.h"
 #include "fixers/transaction.h"
 #include "tests/run_command.h"
+#include "tests/test_files.h"
 
 namespace vmprep {
 namespace {
@@ -24,18 +25,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Result = testing::CommandResult;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Spill(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
+using vmprep::testing::Slurp;
+using vmprep::testing::Spill;
 
 class TempDir {
  public:
