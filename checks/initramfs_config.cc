@@ -77,6 +77,27 @@ bool InitramfsGenerator::Mentions(std::string_view module) const {
          std::any_of(included.begin(), included.end(), [&](const std::string& m) { return NormalizeModuleName(m) == want; });
 }
 
+BindHookState CheckBindHook(const Host& host, const InitramfsGenerator& generator) {
+  std::vector<std::string> wanted = {"/usr/lib/vmprep/vfio-bind.sh"};
+  if (generator.name == "initramfs-tools") {
+    wanted.push_back("/usr/share/initramfs-tools/hooks/vmprep-vfio");
+    wanted.push_back("/usr/share/initramfs-tools/scripts/init-top/00vmprep-vfio");
+  } else if (generator.name == "dracut") {
+    wanted.push_back("/usr/lib/dracut/modules.d/90vmprep-vfio/module-setup.sh");
+  } else if (generator.name == "mkinitcpio") {
+    wanted.push_back("/usr/lib/initcpio/install/vmprep-vfio");
+    wanted.push_back("/usr/lib/initcpio/hooks/vmprep-vfio");
+  }
+  BindHookState state;
+  for (const auto& path : wanted) {
+    if (!host.Exists(Root::kConfig, path)) state.missing.push_back(path);
+  }
+  if (generator.name == "mkinitcpio") {
+    state.listed = std::find(generator.hooks.begin(), generator.hooks.end(), "vmprep-vfio") != generator.hooks.end();
+  }
+  return state;
+}
+
 std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
   std::vector<InitramfsGenerator> gens;
   if (std::string tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"}); !tool.empty()) {
@@ -84,6 +105,7 @@ std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
     std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
     for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
     ApplyShellFiles(host, files, {"MODULES"}, &g.modules, &g);
+    ApplyShellFiles(host, files, {"HOOKS"}, &g.hooks, &g);
     gens.push_back(std::move(g));
   }
   if (std::string tool = FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"}); !tool.empty()) {

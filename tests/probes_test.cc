@@ -131,6 +131,30 @@ TEST(VfioProbe, AddressesOfTheEarlyBindingHookAreConfiguration) {
   EXPECT_THAT(Text(*FindById(findings, "vfio.binding.0000:01:00.0")), HasSubstr("/etc/vmprep/vfio-bind.conf:2"));
 }
 
+// Addresses listed for early binding need the hook inside the initramfs; without its files
+// nothing binds them at boot.
+TEST(VfioProbe, BindingByAddressNeedsTheHookInstalled) {
+  Sysroot root("vfio-bound");
+  ASSERT_TRUE(root.ok());
+  fs::path config = root.config();
+  WriteFile(config / "usr/sbin/update-initramfs", "#!/bin/sh\n");
+  WriteFile(config / "etc/vmprep/vfio-bind.conf", "0000:02:00.0 8086:10d3\n");
+  auto before = RunProbe(VfioProbe(), root);
+  const Finding* missing = FindById(before, "vfio.bind-hook");
+  ASSERT_NE(missing, nullptr);
+  EXPECT_EQ(missing->severity, Severity::kFail);
+  EXPECT_THAT(Text(*missing), HasSubstr("/usr/share/initramfs-tools/hooks/vmprep-vfio: missing"));
+  // The files as the package's initramfs component installs them (initramfs-hooks/install.cmake).
+  for (const char* f : {"usr/lib/vmprep/vfio-bind.sh", "usr/share/initramfs-tools/hooks/vmprep-vfio",
+                        "usr/share/initramfs-tools/scripts/init-top/00vmprep-vfio"}) {
+    WriteFile(config / f, "#!/bin/sh\n");
+  }
+  auto after = RunProbe(VfioProbe(), root);
+  const Finding* present = FindById(after, "vfio.bind-hook");
+  ASSERT_NE(present, nullptr);
+  EXPECT_EQ(present->severity, Severity::kPass);
+}
+
 TEST(VfioProbe, InitramfsToolsModulesFileLoadsVfioEarly) {
   Sysroot root("vfio-bound");
   ASSERT_TRUE(root.ok());

@@ -199,6 +199,37 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
     f->evidence = std::move(evidence);
   }
 
+  // --- vfio.bind-hook: addresses listed for early binding need the hook in the initramfs.
+  if (!config.bind_addresses.empty() && !gens.empty()) {
+    std::vector<Evidence> evidence;
+    std::vector<std::string> problems;
+    evidence.push_back({config.bind_addresses.front().second,
+                        fmt::format("{} address(es) listed for binding at boot", config.bind_addresses.size())});
+    for (const auto& g : gens) {
+      BindHookState hook = CheckBindHook(host, g);
+      for (const auto& m : hook.missing) {
+        evidence.push_back({m, "missing"});
+        problems.push_back(fmt::format("{} ({} missing)", g.name, m));
+      }
+      if (!hook.listed) {
+        evidence.push_back({"/etc/mkinitcpio.conf", "HOOKS does not name vmprep-vfio"});
+        problems.push_back("mkinitcpio (HOOKS lacks vmprep-vfio)");
+      }
+    }
+    if (problems.empty()) {
+      Finding& f = make("bind-hook", Severity::kPass, "the early-binding hook is installed for every initramfs generator");
+      f.evidence = std::move(evidence);
+    } else {
+      std::string list;
+      for (const auto& p : problems) list += (list.empty() ? "" : "; ") + p;
+      Finding& f = make("bind-hook", Severity::kFail,
+                        "devices are listed for binding by address, but the initramfs lacks the hook that binds them: " + list);
+      f.evidence = std::move(evidence);
+      f.hint = "Install vmprep's initramfs component (`cmake --install build --component initramfs`), add "
+               "vmprep-vfio to HOOKS after udev on mkinitcpio, and regenerate the initramfs.";
+    }
+  }
+
   // --- vfio.virqfd: stale advice on kernels >= 6.2 (merged into vfio).
   {
     auto [major, minor] = KernelVersion(modules.kernel_release());
