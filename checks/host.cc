@@ -126,6 +126,13 @@ std::expected<Host, Error> Host::Open(const std::string& runtime_root,
   return host;
 }
 
+std::expected<Host, Error> Host::OpenFromOptions(const std::string& root,
+                                                 const std::string& runtime_root,
+                                                 const std::string& config_root) {
+  const std::string both = root.empty() ? "/" : root;
+  return Open(runtime_root.empty() ? both : runtime_root, config_root.empty() ? both : config_root);
+}
+
 const std::string& Host::root_path(Root root) const {
   return root == Root::kRuntime ? runtime_path_ : config_path_;
 }

@@ -72,6 +72,12 @@ class Host {
   static std::expected<Host, Error> Open(const std::string& runtime_root,
                                          const std::string& config_root);
 
+  // The roots a command line names: --runtime-root and --config-root win, else --root for
+  // both, else "/". Empty strings mean "not given".
+  static std::expected<Host, Error> OpenFromOptions(const std::string& root,
+                                                    const std::string& runtime_root,
+                                                    const std::string& config_root);
+
   Host(Host&&) noexcept = default;
   Host& operator=(Host&&) noexcept = default;
   ~Host() = default;

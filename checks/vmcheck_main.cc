@@ -93,9 +93,7 @@ int main(int argc, char** argv) {
     if (!known) return CouldNotRun(fmt::format("unknown check '{}' for --only (known: {})", name, names));
   }
 
-  std::string runtime = !runtime_root.empty() ? runtime_root : !root.empty() ? root : "/";
-  std::string config = !config_root.empty() ? config_root : !root.empty() ? root : "/";
-  auto host = vmprep::Host::Open(runtime, config);
+  auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
   if (!host) return CouldNotRun(fmt::format("cannot use root {}", host.error().ToString()));
 
   if (groups->parsed()) {

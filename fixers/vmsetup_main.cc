@@ -364,9 +364,7 @@ int main(int argc, char** argv) {
     return CannotRun("nothing asked: say what to set up with --enable and/or --device");
   }
 
-  std::string runtime = !runtime_root.empty() ? runtime_root : !root.empty() ? root : "/";
-  std::string config = !config_root.empty() ? config_root : !root.empty() ? root : "/";
-  auto host = vmprep::Host::Open(runtime, config);
+  auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
   if (!host) return CannotRun(fmt::format("cannot use root {}", host.error().ToString()));
 
   if (history_cmd->parsed()) {

@@ -115,18 +115,22 @@ class Reader {
           Err(open, "unterminated single quote; expected a closing \"'\""));
     return close + 1;
   }
-  std::expected<size_t, Error> SkipBacktick(size_t i, size_t open) const {
+  // Skips to after `close`, a backslash escaping the next character (backquotes, $'...').
+  std::expected<size_t, Error> SkipEscapedUntil(size_t i, size_t open, char close,
+                                                std::string_view unterminated) const {
     while (i < n_) {
       if (t_[i] == '\\') {
         i += 2;
-      } else if (t_[i] == '`') {
+      } else if (t_[i] == close) {
         return i + 1;
       } else {
         ++i;
       }
     }
-    return std::unexpected(
-        Err(open, "unterminated backquote; expected a closing '`'"));
+    return std::unexpected(Err(open, std::string(unterminated)));
+  }
+  std::expected<size_t, Error> SkipBacktick(size_t i, size_t open) const {
+    return SkipEscapedUntil(i, open, '`', "unterminated backquote; expected a closing '`'");
   }
   // Skips $( ... ) or ${ ... }: i points after the opening bracket.
   std::expected<size_t, Error> SkipNested(size_t i, size_t open,
@@ -190,16 +194,7 @@ class Reader {
     return i;  // '$' followed by anything else is a literal '$'
   }
   std::expected<size_t, Error> SkipAnsi(size_t i, size_t open) const {
-    while (i < n_) {
-      if (t_[i] == '\\') {
-        i += 2;
-      } else if (t_[i] == '\'') {
-        return i + 1;
-      } else {
-        ++i;
-      }
-    }
-    return std::unexpected(Err(open, "unterminated $'...'"));
+    return SkipEscapedUntil(i, open, '\'', "unterminated $'...'");
   }
 
   // Reads one word starting at i (which must not end a word).
