@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "checks/pci_scan.h"
+#include "system/pci_scan.h"
 
 namespace vmprep {
 

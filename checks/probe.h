@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "checks/finding.h"
-#include "checks/host.h"
+#include "core/host.h"
 
 namespace vmprep {
 

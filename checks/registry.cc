@@ -1,12 +1,12 @@
 /// The explicit table of probes, in report order.
 #include "checks/probe.h"
 
-#include "checks/facts.h"
+#include "system/facts.h"
 #include "checks/probes/hugepages.h"
 #include "checks/probes/iommu.h"
 #include "checks/probes/isolation.h"
 #include "checks/probes/kvm.h"
-#include "checks/probes/qemu_host.h"
+#include "checks/probes/qemu.h"
 #include "checks/probes/vfio.h"
 #include "checks/probes/vhost_net.h"
 

@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "checks/facts.h"
-#include "checks/pci_scan.h"
-#include "checks/system_info.h"
+#include "system/facts.h"
+#include "system/pci_scan.h"
+#include "system/system_info.h"
 
 namespace vmprep {
 namespace {

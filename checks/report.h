@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "checks/finding.h"
-#include "checks/host.h"
+#include "core/host.h"
 
 namespace vmprep {
 

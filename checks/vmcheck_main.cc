@@ -10,10 +10,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "checks/accounts.h"
-#include "checks/facts.h"
+#include "system/accounts.h"
+#include "system/facts.h"
 #include "checks/groups_report.h"
-#include "checks/pci_scan.h"
+#include "system/pci_scan.h"
 #include "checks/probe.h"
 #include "checks/report.h"
 

@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "checks/error.h"
-#include "checks/fixer_ids.h"
-#include "checks/host.h"
-#include "checks/topology.h"
+#include "core/error.h"
+#include "system/fixer_ids.h"
+#include "core/host.h"
+#include "system/topology.h"
 #include "fixers/edit.h"
 
 namespace vmprep {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "checks/error.h"
-#include "checks/host.h"
+#include "core/error.h"
+#include "core/host.h"
 #include "fixers/edit.h"
 
 namespace vmprep {

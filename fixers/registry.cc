@@ -1,14 +1,14 @@
 // MakeAllFixers: every fixer, in apply order. Explicit, so a fixer cannot go
 // missing silently (tests/fixers/registry_test.cc checks the ids against
-// checks/fixer_ids.h).
+// system/fixer_ids.h).
 #include "fixers/fixer.h"
-#include "fixers/fixer_bridge.h"
-#include "fixers/fixer_cmdline.h"
-#include "fixers/fixer_hugepages.h"
-#include "fixers/fixer_initramfs.h"
-#include "fixers/fixer_modprobe.h"
-#include "fixers/fixer_vfio_bind.h"
-#include "fixers/fixer_xorg.h"
+#include "fixers/qemu_bridge.h"
+#include "fixers/kernel_cmdline.h"
+#include "fixers/hugepages.h"
+#include "fixers/initramfs.h"
+#include "fixers/modprobe_vfio.h"
+#include "fixers/vfio_bind.h"
+#include "fixers/xorg.h"
 
 namespace vmprep {
 

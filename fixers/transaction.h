@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "checks/error.h"
-#include "checks/host.h"
+#include "core/error.h"
+#include "core/host.h"
 #include "fixers/edit.h"
 
 namespace vmprep {

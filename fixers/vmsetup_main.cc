@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "checks/host.h"
-#include "checks/topology.h"
+#include "core/host.h"
+#include "system/topology.h"
 #include "fixers/edit.h"
 #include "fixers/fixer.h"
 #include "fixers/post_actions.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "checks/finding.h"
-#include "checks/host.h"
+#include "core/host.h"
 #include "checks/probe.h"
 
 namespace vmprep::testing {

@@ -11,11 +11,11 @@
 
 #include <fmt/format.h>
 
-#include "checks/dropins.h"
-#include "checks/facts.h"
-#include "checks/fixer_ids.h"
-#include "checks/kernel_params.h"
-#include "checks/mounts.h"
+#include "core/dropins.h"
+#include "system/facts.h"
+#include "system/fixer_ids.h"
+#include "system/kernel_params.h"
+#include "system/mounts.h"
 
 namespace vmprep {
 namespace {

@@ -11,11 +11,11 @@
 
 #include <fmt/format.h>
 
-#include "checks/acpi_tables.h"
-#include "checks/facts.h"
-#include "checks/fixer_ids.h"
-#include "checks/kernel_params.h"
-#include "checks/system_info.h"
+#include "system/acpi_tables.h"
+#include "system/facts.h"
+#include "system/fixer_ids.h"
+#include "system/kernel_params.h"
+#include "system/system_info.h"
 
 namespace vmprep {
 namespace {

@@ -12,10 +12,10 @@
 
 #include <fmt/format.h>
 
-#include "checks/facts.h"
-#include "checks/host_needs.h"
-#include "checks/kernel_params.h"
-#include "checks/vfio_config.h"
+#include "system/facts.h"
+#include "system/host_needs.h"
+#include "system/kernel_params.h"
+#include "system/vfio_config.h"
 
 namespace vmprep {
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "checks/probe.h"
-#include "checks/pci_scan.h"
+#include "system/pci_scan.h"
 
 namespace vmprep {
 

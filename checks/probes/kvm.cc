@@ -19,10 +19,10 @@
 
 #include <fmt/format.h>
 
-#include "checks/accounts.h"
-#include "checks/facts.h"
-#include "checks/modules.h"
-#include "checks/system_info.h"
+#include "system/accounts.h"
+#include "system/facts.h"
+#include "system/modules.h"
+#include "system/system_info.h"
 
 namespace vmprep {
 namespace {

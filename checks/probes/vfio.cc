@@ -14,13 +14,13 @@
 
 #include <fmt/format.h>
 
-#include "checks/facts.h"
-#include "checks/fixer_ids.h"
-#include "checks/initramfs_config.h"
-#include "checks/modules.h"
-#include "checks/pci_scan.h"
+#include "system/facts.h"
+#include "system/fixer_ids.h"
+#include "system/initramfs_config.h"
+#include "system/modules.h"
+#include "system/pci_scan.h"
 #include "checks/probes/isolation.h"
-#include "checks/vfio_config.h"
+#include "system/vfio_config.h"
 
 namespace vmprep {
 namespace {

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "checks/facts.h"
-#include "checks/fixer_ids.h"
-#include "checks/modules.h"
+#include "system/facts.h"
+#include "system/fixer_ids.h"
+#include "system/modules.h"
 
 namespace vmprep {
 

@@ -1,9 +1,9 @@
-// MakeAllFixers: ids unique, and every id in checks/fixer_ids.h has a fixer.
+// MakeAllFixers: ids unique, and every id in system/fixer_ids.h has a fixer.
 #include <set>
 
 #include <gtest/gtest.h>
 
-#include "checks/fixer_ids.h"
+#include "system/fixer_ids.h"
 #include "fixers/fixer.h"
 
 namespace vmprep {

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "checks/host.h"
+#include "core/host.h"
 #include "fixers/edit.h"
 #include "fixers/fixer.h"
 #include "fixers/transaction.h"

@@ -1,11 +1,11 @@
 // Cmdline: kernel next_arg() splitting, key equivalence, and token edits that
 // keep every other byte, on command lines from the corpus.
-#include "checks/formats/cmdline.h"
+#include "formats/cmdline.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "checks/formats/shell_vars.h"
+#include "formats/shell_vars.h"
 #include "tests/formats/corpus_files.h"
 
 namespace vmprep {

@@ -6,10 +6,10 @@
 #include <map>
 #include <set>
 
-#include "checks/formats/cmdline.h"
-#include "checks/formats/modprobe_conf.h"
-#include "checks/formats/shell_vars.h"
-#include "fixers/formats/xorg_conf.h"
+#include "formats/cmdline.h"
+#include "formats/modprobe_conf.h"
+#include "formats/shell_vars.h"
+#include "formats/xorg_conf.h"
 #include "tests/formats/corpus_files.h"
 
 namespace vmprep {

@@ -1,7 +1,7 @@
 // ModprobeConf against kmod itself: for every corpus modprobe.d file,
 // `modprobe -C <dir holding only that file> --showconfig` must print exactly
 // the commands we parsed; edits are re-read by kmod the same way.
-#include "checks/formats/modprobe_conf.h"
+#include "formats/modprobe_conf.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // by bash and each value we claim to compute must equal bash's; the values we
 // refuse must be exactly the expected refusals below. Edits are checked by
 // sourcing the edited file again.
-#include "checks/formats/shell_vars.h"
+#include "formats/shell_vars.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

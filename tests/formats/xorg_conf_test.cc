@@ -1,6 +1,6 @@
 // XorgConf on the corpus xorg.conf files: structure, BusID parsing, and edits
 // that change one line.
-#include "fixers/formats/xorg_conf.h"
+#include "formats/xorg_conf.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

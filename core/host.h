@@ -1,0 +1,153 @@
+// Host: the one seam between vmprep and the file system.
+//
+// Every read, list, readlink, stat and write in vmprep goes through a Host. A Host holds two
+// roots: the runtime root (/sys, /proc, /dev of the running kernel) and the config root
+// (/etc, /boot, /usr/lib/modules of the installed system). Normally both are "/"; on the live
+// ISO the config root is the mounted installed system; in tests both point at captured trees.
+//
+// Paths are absolute as the machine names them ("/proc/cmdline") and are resolved *inside*
+// the root with openat2(RESOLVE_IN_ROOT): a ".." or a symlink in a hostile tree cannot leave
+// it. Magic links (/proc/self/fd/...) are refused.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace vmprep {
+
+enum class Root { kRuntime, kConfig };
+
+enum class FileType { kRegular, kDirectory, kSymlink, kCharDevice, kBlockDevice, kOther };
+
+struct FileInfo {
+  FileType type = FileType::kOther;
+  mode_t mode = 0;  // permission bits and set-id bits (st_mode & 07777)
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::uint64_t size = 0;
+  dev_t rdev = 0;  // device number for device nodes
+};
+
+// An open file descriptor, closed on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct WriteOptions {
+  mode_t mode = 0644;
+  std::optional<uid_t> uid;  // keep the current owner when unset (or root for new files)
+  std::optional<gid_t> gid;
+};
+
+class Host {
+ public:
+  // Opens both roots. Fails with a clear error when a root is missing or not a directory.
+  static std::expected<Host, Error> Open(const std::string& runtime_root,
+                                         const std::string& config_root);
+
+  // The roots a command line names: --runtime-root and --config-root win, else --root for
+  // both, else "/". Empty strings mean "not given".
+  static std::expected<Host, Error> OpenFromOptions(const std::string& root,
+                                                    const std::string& runtime_root,
+                                                    const std::string& config_root);
+
+  Host(Host&&) noexcept = default;
+  Host& operator=(Host&&) noexcept = default;
+  ~Host() = default;
+
+  // True when the runtime root is the real "/" of this machine: device nodes may be opened
+  // and ioctls run. False for a captured tree, where probes judge from files alone.
+  bool live_runtime() const { return live_runtime_; }
+  const std::string& root_path(Root root) const;
+
+  // Reads a whole file (at most `max_bytes`; larger files are an error, not truncated).
+  std::expected<std::string, Error> Read(Root root, std::string_view path,
+                                         std::size_t max_bytes = 16u << 20) const;
+  // Reads a record-oriented character device such as /dev/kmsg without blocking: every
+  // record up to the current end. On a captured tree the file is read as text.
+  std::expected<std::string, Error> ReadRecords(Root root, std::string_view path,
+                                                std::size_t max_bytes = 4u << 20) const;
+  // Names in a directory (no "." or ".."), sorted bytewise.
+  std::expected<std::vector<std::string>, Error> List(Root root, std::string_view path) const;
+  // The target of a symlink, as stored (not resolved).
+  std::expected<std::string, Error> ReadLink(Root root, std::string_view path) const;
+  // The path a symlink leads to inside the root, resolved component by component as the
+  // kernel would with the root as "/": "/sys/bus/pci/devices/0000:00:02.0" ->
+  // "/sys/devices/pci0000:00/0000:00:02.0". Never leaves the root.
+  std::expected<std::string, Error> Resolve(Root root, std::string_view path) const;
+  // stat (follows symlinks inside the root) and lstat.
+  std::expected<FileInfo, Error> Stat(Root root, std::string_view path) const;
+  std::expected<FileInfo, Error> LStat(Root root, std::string_view path) const;
+  bool Exists(Root root, std::string_view path) const;
+
+  // Opens a file inside the root with open(2) flags (O_CLOEXEC is added). For device nodes
+  // that need an ioctl, such as /dev/kvm on a live runtime root.
+  std::expected<Fd, Error> OpenFile(Root root, std::string_view path, int flags) const;
+
+  // Writes a file atomically: temp file in the same directory, fsync, rename, fsync of the
+  // directory. Parent directories must exist (see MakeDirs).
+  std::expected<void, Error> WriteAtomic(Root root, std::string_view path, std::string_view bytes,
+                                         const WriteOptions& options) const;
+  std::expected<void, Error> MakeDirs(Root root, std::string_view path, mode_t mode = 0755) const;
+  std::expected<void, Error> Remove(Root root, std::string_view path) const;
+
+  // Fault injection for tests of rollback: called before every step of a write
+  // (operation "write", "rename", "mkdir", "remove" and the path); a non-zero return is
+  // the errno that step fails with, as if the system call had failed.
+  using FaultHook = std::function<int(std::string_view operation, std::string_view path)>;
+  void SetFaultHookForTesting(FaultHook hook) { fault_hook_ = std::move(hook); }
+
+ private:
+  Host() = default;
+  std::expected<Fd, Error> OpenIn(Root root, std::string_view path, int flags,
+                                  std::uint64_t resolve_extra = 0) const;
+  // Opens the parent directory of `path` inside the root; sets *name to the last component.
+  std::expected<Fd, Error> OpenParent(Root root, std::string_view path, std::string* name) const;
+  int root_fd(Root root) const;
+
+  std::string runtime_path_;
+  std::string config_path_;
+  std::shared_ptr<Fd> runtime_fd_;
+  std::shared_ptr<Fd> config_fd_;
+  bool live_runtime_ = false;
+  FaultHook fault_hook_;
+  int Fault(std::string_view operation, std::string_view path) const {
+    return fault_hook_ ? fault_hook_(operation, path) : 0;
+  }
+};
+
+// Splits text into lines (without the newline); a final line without newline is kept.
+std::vector<std::string_view> SplitLines(std::string_view text);
+// Trims ASCII white space at both ends.
+std::string_view Trim(std::string_view text);
+// Splits on runs of ASCII white space.
+std::vector<std::string_view> SplitWords(std::string_view text);
+
+}  // namespace vmprep

@@ -1,0 +1,292 @@
+/// modprobe-vfio: `options vfio-pci ids=...` so vfio-pci claims the passthrough
+/// devices by id, and `softdep <driver> pre: vfio-pci` so that whenever a GPU
+/// (or its audio) driver loads, vfio-pci is loaded first and wins the device.
+/// kmod joins every `options vfio_pci` line and the kernel keeps the last ids=,
+/// so ids are merged into the line in effect (ours,
+/// /etc/modprobe.d/vmprep-vfio.conf, only when there is none). kmod uses the
+/// first softdep of a module, so an existing softdep is extended rather than
+/// shadowed.
+///
+/// modules-load: /etc/modules-load.d/vmprep.conf with vhost_net (virtio-net in
+/// the kernel, for VM networking), unless a modules-load.d file or Debian's
+/// /etc/modules loads it.
+#include "fixers/modprobe_vfio.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "formats/modprobe_conf.h"
+#include "system/modules.h"
+#include "system/vfio_config.h"
+#include "fixers/initramfs.h"
+#include "fixers/vfio_bind.h"
+
+namespace vmprep {
+namespace {
+
+struct Pending {
+  std::string path;
+  std::optional<std::string> before;
+  ModprobeConf conf;
+  std::string why;
+};
+
+class ModprobeVfioFixer : public Fixer {
+public:
+  std::string_view Id() const override { return kFixModprobeVfio; }
+  std::string_view Description() const override {
+    return "give the chosen devices to vfio-pci by id and load vfio-pci before "
+           "their drivers";
+  }
+
+  std::expected<EditSet, Error>
+  Plan(const Host &host, const FixerOptions &options) const override {
+    EditSet set;
+    if (!options.vfio || options.devices.empty())
+      return set;
+    auto sel = SelectVfioTargets(host, options);
+    if (!sel)
+      return std::unexpected(sel.error());
+
+    // ids= binds every device with that id. When another device with the same
+    // id stays with the host (two identical GPUs, one passed through), ids
+    // would take both: bind by address instead (vfio-bind).
+    std::vector<std::string> ids;
+    for (const PciDevice &t : sel->targets) {
+      std::string id = VendorDeviceText(t);
+      if (std::find(ids.begin(), ids.end(), id) != ids.end())
+        continue;
+      std::vector<std::string> twins;
+      for (const auto &[a, d] : sel->topology.devices()) {
+        bool target =
+            std::any_of(sel->targets.begin(), sel->targets.end(),
+                        [&](const PciDevice &x) { return x.address == a; });
+        if (!target && d.vendor_id == t.vendor_id && d.device_id == t.device_id)
+          twins.push_back(a.ToString());
+      }
+      if (!twins.empty()) {
+        set.notes.push_back(fmt::format(
+            "{} ({}) is not given to vfio-pci by id: {} has the same id and "
+            "stays with the "
+            "host; it is bound by address instead (/etc/vmprep/vfio-bind.conf)",
+            t.address.ToString(), id, fmt::join(twins, ", ")));
+        continue;
+      }
+      ids.push_back(id);
+    }
+
+    std::vector<std::string> files = ModprobeFiles(host);
+    std::map<std::string, ModprobeConf> parsed;
+    for (const auto &f : files) {
+      auto text = host.Read(Root::kConfig, f, 1 << 20);
+      if (!text)
+        return std::unexpected(text.error());
+      auto conf = ModprobeConf::Parse(*text, f);
+      if (!conf)
+        return std::unexpected(conf.error());
+      parsed.emplace(f, std::move(*conf));
+    }
+    std::vector<Pending> pending;
+    auto get = [&](const std::string &path) -> std::expected<Pending *, Error> {
+      for (auto &p : pending)
+        if (p.path == path)
+          return &p;
+      if (auto it = parsed.find(path); it != parsed.end()) {
+        pending.push_back({path, it->second.Serialize(), it->second, ""});
+        return &pending.back();
+      }
+      auto conf =
+          ModprobeConf::Parse("# vfio-pci takes the passthrough devices before "
+                              "their usual drivers (written by "
+                              "vmsetup)\n",
+                              path);
+      if (!conf)
+        return std::unexpected(conf.error());
+      pending.push_back({path, std::nullopt, std::move(*conf), ""});
+      return &pending.back();
+    };
+    const std::string own(kModprobeVfioConf);
+
+    if (!ids.empty()) {
+      std::string winner;
+      for (const auto &f : files)
+        if (parsed.at(f).Param("vfio_pci", "ids"))
+          winner = f;
+      std::string target = own;
+      std::vector<std::string> items = ids;
+      if (!winner.empty() && winner.starts_with("/etc/")) {
+        target = winner;
+      } else if (!winner.empty()) {
+        // A package file sets ids: ours must repeat them, and kmod must read
+        // ours after it.
+        auto theirs = *parsed.at(winner).Param("vfio_pci", "ids");
+        std::string list = theirs;
+        items.clear();
+        size_t p = 0;
+        while (p <= list.size()) {
+          size_t c = list.find(',', p);
+          if (c == std::string::npos)
+            c = list.size();
+          if (c > p)
+            items.push_back(list.substr(p, c - p));
+          p = c + 1;
+        }
+        for (const auto &id : ids)
+          if (std::find(items.begin(), items.end(), id) == items.end())
+            items.push_back(id);
+        auto base = [](std::string_view s) {
+          return s.substr(s.rfind('/') + 1);
+        };
+        if (base(own) < base(winner)) {
+          return std::unexpected(Error{
+              winner, 0,
+              fmt::format("sets vfio-pci ids= and kmod reads it after {}; "
+                          "expected the ids there or in a later /etc file",
+                          own)});
+        }
+      }
+      auto p = get(target);
+      if (!p)
+        return std::unexpected(p.error());
+      auto r = (*p)->conf.MergeListParam("vfio_pci", "ids", items);
+      if (!r)
+        return std::unexpected(r.error());
+      if (*r)
+        (*p)->why = "vfio-pci claims the passthrough devices by id";
+    }
+
+    // Softdeps: the modules of the drivers the targets use now, and the usual
+    // drivers for their kind (a GPU's vendor drivers, HD audio).
+    ModuleIndex index(host);
+    auto exists = [&](const std::string &m) {
+      return index.modules_dir().empty() ||
+             index.Query(m).state != ModuleState::kMissing;
+    };
+    std::vector<std::string> drivers;
+    auto add = [&](std::string m) {
+      m = ModuleName(m);
+      if (m.empty() || m == "vfio_pci" || m == "pcieport")
+        return;
+      if (std::find(drivers.begin(), drivers.end(), m) == drivers.end())
+        drivers.push_back(m);
+    };
+    for (const PciDevice &t : sel->targets) {
+      if (!t.driver.empty()) {
+        // softdep names a module; the driver's module link says which (none:
+        // built in).
+        auto link = host.ReadLink(Root::kRuntime, "/sys/bus/pci/drivers/" +
+                                                      t.driver + "/module");
+        if (link)
+          add(link->substr(link->rfind('/') + 1));
+      }
+      std::vector<std::string> usual;
+      if (t.IsDisplay()) {
+        if (t.vendor_id == 0x10de)
+          usual = {"nouveau", "nvidia"};
+        if (t.vendor_id == 0x1002)
+          usual = {"amdgpu", "radeon"};
+        if (t.vendor_id == 0x8086)
+          usual = {"i915"};
+      }
+      if (t.class_code && (*t.class_code >> 8) == 0x0403)
+        usual.push_back("snd_hda_intel");
+      for (const auto &m : usual)
+        if (exists(m))
+          add(m);
+    }
+    for (const auto &d : drivers) {
+      std::string first;
+      for (const auto &f : files) {
+        if (parsed.at(f).Softdep(d)) {
+          first = f;
+          break;
+        }
+      }
+      if (!first.empty()) {
+        auto sd = *parsed.at(first).Softdep(d);
+        if (std::any_of(sd.pre.begin(), sd.pre.end(), [](const std::string &m) {
+              return ModuleName(m) == "vfio_pci";
+            }))
+          continue;
+        if (!first.starts_with("/etc/")) {
+          set.notes.push_back(
+              fmt::format("{}:{} holds the softdep kmod uses for {}; add "
+                          "'softdep {} pre: vfio-pci' in a "
+                          "copy of that file under /etc/modprobe.d",
+                          first, sd.line, d, d));
+          continue;
+        }
+      }
+      auto p = get(first.empty() ? own : first);
+      if (!p)
+        return std::unexpected(p.error());
+      auto r = (*p)->conf.AddSoftdepPre(d, "vfio-pci");
+      if (!r)
+        return std::unexpected(r.error());
+      if (*r && (*p)->why.find("softdep") == std::string::npos) {
+        (*p)->why += std::string((*p)->why.empty() ? "" : "; ") +
+                     "softdep: vfio-pci loads before the devices' drivers";
+      }
+    }
+
+    for (auto &p : pending) {
+      if (p.before && *p.before == p.conf.Serialize())
+        continue;
+      if (!p.before && p.why.empty())
+        continue;
+      set.edits.push_back(FileEdit{p.path, p.before, p.conf.Serialize(), 0644,
+                                   std::string(kFixModprobeVfio), p.why});
+    }
+    if (!set.edits.empty()) {
+      // modprobe.d is copied into the initramfs, where the early vfio-pci load
+      // happens.
+      set.actions = InitramfsRegenerateActions(host);
+    }
+    return set;
+  }
+};
+
+class ModulesLoadFixer : public Fixer {
+public:
+  std::string_view Id() const override { return kFixModulesLoad; }
+  std::string_view Description() const override {
+    return "load vhost_net at boot (/etc/modules-load.d/vmprep.conf)";
+  }
+
+  std::expected<EditSet, Error>
+  Plan(const Host &host, const FixerOptions &options) const override {
+    EditSet set;
+    if (!options.vhost_net)
+      return set;
+    // Any modules-load.d file or Debian's /etc/modules that already loads it is
+    // enough.
+    if (!FindBootLoadEntries(host, "vhost_net").empty())
+      return set;
+    const std::string path(kModulesLoadConf);
+    auto existing = ReadIfExists(host, path);
+    if (!existing)
+      return std::unexpected(existing.error());
+    std::optional<std::string> before = std::move(*existing);
+    std::string after = before.value_or("# Modules vmsetup loads at boot\n");
+    if (!after.empty() && after.back() != '\n')
+      after += '\n';
+    after += "vhost_net\n";
+    set.edits.push_back(
+        FileEdit{path, before, after, 0644, std::string(kFixModulesLoad),
+                 "load vhost_net at boot (in-kernel virtio-net for VMs)"});
+    return set;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Fixer> MakeModprobeVfioFixer() {
+  return std::make_unique<ModprobeVfioFixer>();
+}
+std::unique_ptr<Fixer> MakeModulesLoadFixer() {
+  return std::make_unique<ModulesLoadFixer>();
+}
+
+} // namespace vmprep
