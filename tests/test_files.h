@@ -1,4 +1,4 @@
-// Test helpers: whole files in and out, and the shared corpus.
+// Test helpers: whole files in and out, and the corpus copied into tests/corpus.
 #pragma once
 
 #include <filesystem>
@@ -7,10 +7,18 @@
 #include <string>
 #include <string_view>
 
+#include <gtest/gtest.h>
+
 namespace vmprep::testing {
 
+// A missing or unreadable test file is a test failure naming the path (and "" comes back),
+// never a crash further on.
 inline std::string Slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "test file missing or unreadable: " << p.string();
+    return "";
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -22,9 +30,13 @@ inline void Spill(const std::filesystem::path& p, const std::string& bytes) {
   out << bytes;
 }
 
-// A file of ../shared/corpus (see its PROVENANCE.md).
-inline std::string Corpus(std::string_view rel) {
-  return Slurp(std::filesystem::path(VMPREP_SHARED_DIR) / "corpus" / std::string(rel));
+// tests/corpus: real files from other projects and users, copied byte for byte with their
+// sources in tests/corpus/PROVENANCE.md.
+inline std::filesystem::path CorpusDir() {
+  return std::filesystem::path(VMPREP_SOURCE_DIR) / "tests" / "corpus";
 }
+
+// A file of tests/corpus.
+inline std::string Corpus(std::string_view rel) { return Slurp(CorpusDir() / std::string(rel)); }
 
 }  // namespace vmprep::testing

@@ -139,7 +139,7 @@ TEST(UnifiedDiff, RandomEditsOfCorpusFilesRoundTripThroughPatch) {
   std::mt19937 rng(20261124);
   std::vector<std::string> files;
   for (const auto& entry :
-       fs::directory_iterator(fs::path(VMPREP_SHARED_DIR) / "corpus" / "grub")) {
+       fs::directory_iterator(vmprep::testing::CorpusDir() / "grub")) {
     files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());

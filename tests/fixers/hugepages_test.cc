@@ -15,6 +15,7 @@
 #include "fixers/transaction.h"
 #include "tests/run_command.h"
 #include "tests/sysroot.h"
+#include "tests/test_files.h"
 
 namespace vmprep {
 namespace {
@@ -141,8 +142,7 @@ TEST(HugepagesFixer, TwoMegPagesUseSystemdsMount) {
 TEST(HugepagesFixer, ReservationOnTheCommandLine) {
   Env env("amd-iommu", true);
   fs::create_directories(env.Config("/etc/default"));
-  fs::copy_file(fs::path(VMPREP_SHARED_DIR) /
-                    "corpus/grub/proxmox_user-iroger-trx40_grub",
+  fs::copy_file(vmprep::testing::CorpusDir() / "grub/proxmox_user-iroger-trx40_grub",
                 env.Config("/etc/default/grub"));
   std::string before = ReadAll(env.Config("/etc/default/grub"));
   FixerOptions o = Huge(1048576, 8);

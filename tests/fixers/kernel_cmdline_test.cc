@@ -17,6 +17,7 @@
 #include "fixers/transaction.h"
 #include "tests/run_command.h"
 #include "tests/sysroot.h"
+#include "tests/test_files.h"
 
 namespace vmprep {
 namespace {
@@ -26,7 +27,7 @@ using ::testing::HasSubstr;
 using testing::RunCommand;
 using testing::Sysroot;
 
-const fs::path kCorpus = fs::path(VMPREP_SHARED_DIR) / "corpus";
+const fs::path kCorpus = vmprep::testing::CorpusDir();
 
 std::string ReadAll(const fs::path &p) {
   std::ifstream in(p, std::ios::binary);

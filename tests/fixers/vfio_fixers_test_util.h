@@ -17,11 +17,12 @@
 #include "fixers/fixer.h"
 #include "fixers/transaction.h"
 #include "tests/sysroot.h"
+#include "tests/test_files.h"
 
 namespace vmprep::fixers_test {
 
 inline std::filesystem::path CorpusDir() {
-  return std::filesystem::path(VMPREP_SHARED_DIR) / "corpus";
+  return vmprep::testing::CorpusDir();
 }
 
 inline std::string ReadAll(const std::filesystem::path &p) {

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/test_files.h"
+
 namespace vmprep::formats_test {
 
 enum class Format { kShellVars, kModprobe, kXorg, kCmdline, kNotHandled };
@@ -250,9 +252,7 @@ inline const std::vector<CorpusFile>& CorpusTable() {
   return table;
 }
 
-inline std::filesystem::path CorpusDir() {
-  return std::filesystem::path(VMPREP_SHARED_DIR) / "corpus";
-}
+using vmprep::testing::CorpusDir;
 
 inline std::vector<const CorpusFile*> CorpusFilesOf(Format format) {
   std::vector<const CorpusFile*> out;
@@ -262,16 +262,12 @@ inline std::vector<const CorpusFile*> CorpusFilesOf(Format format) {
 }
 
 inline std::string ReadWholeFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return vmprep::testing::Slurp(p);
 }
 
 inline void WriteWholeFile(const std::filesystem::path& p,
                            std::string_view text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
+  vmprep::testing::Spill(p, std::string(text));
 }
 
 // Runs a shell command line and returns its standard output.

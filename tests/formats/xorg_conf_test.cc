@@ -55,7 +55,7 @@ TEST(XorgParse, SectionsAndOptions) {
   ASSERT_TRUE(c.has_value()) << c.error().ToString();
   std::vector<std::string> names;
   for (const auto& s : c->sections()) names.push_back(s.name);
-  EXPECT_THAT(names, ElementsAre("Files", "ServerFlags", "Monitor", "Screen",
+  ASSERT_THAT(names, ElementsAre("Files", "ServerFlags", "Monitor", "Screen",
                                  "Device", "Device", "InputClass"));
   const XorgSection& nvidia = c->sections()[4];
   EXPECT_EQ(nvidia.Identifier(), "Device0");
@@ -117,6 +117,7 @@ TEST(XorgEdit, IsolateDeviceInServerLayout) {
   auto c = XorgConf::Parse(
       Corpus("xorg/arch_user-alkeryn_nvidia-settings_gtx1080ti_xorg.conf"),
       "x");
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
   ASSERT_TRUE(c->SetOption("ServerLayout", "IsolateDevice", bus, false)
                   .value_or(false));
   EXPECT_EQ(c->sections()[1].name, "ServerLayout");

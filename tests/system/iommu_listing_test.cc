@@ -1,9 +1,10 @@
-// Parses every IOMMU listing and lspci output of the shared corpus (../shared/corpus/iommu,
-// ../shared/corpus/lspci; provenance in corpus/PROVENANCE.md) and checks the counts, the
+// Parses every IOMMU listing and lspci output of the shared corpus (tests/corpus/iommu,
+// tests/corpus/lspci; provenance in corpus/PROVENANCE.md) and checks the counts, the
 // isolation verdict of every GPU and the lspci merges against the tables in
 // tests/data/iommu/ (counts.tsv, expected.tsv, lspci.tsv). A corpus file without a row, or
 // a GPU without a row, fails.
 #include "tests/support/iommu_listing.h"
+#include "tests/test_files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-const fs::path kCorpus = fs::path(VMPREP_SHARED_DIR) / "corpus";
+const fs::path kCorpus = vmprep::testing::CorpusDir();
 const fs::path kData = fs::path(VMPREP_SOURCE_DIR) / "tests" / "data" / "iommu";
 
 std::string ReadFile(const fs::path& path) {
