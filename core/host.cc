@@ -393,37 +393,5 @@ std::expected<void, Error> Host::Remove(Root root, std::string_view path) const 
   return {};
 }
 
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return lines;
-}
-
-std::string_view Trim(std::string_view text) {
-  const char* ws = " \t\r\n\f\v";
-  std::size_t b = text.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  std::size_t e = text.find_last_not_of(ws);
-  return text.substr(b, e - b + 1);
-}
-
-std::vector<std::string_view> SplitWords(std::string_view text) {
-  std::vector<std::string_view> words;
-  const char* ws = " \t\r\n\f\v";
-  std::size_t pos = text.find_first_not_of(ws);
-  while (pos != std::string_view::npos) {
-    std::size_t end = text.find_first_of(ws, pos);
-    if (end == std::string_view::npos) end = text.size();
-    words.push_back(text.substr(pos, end - pos));
-    pos = text.find_first_not_of(ws, end);
-  }
-  return words;
-}
 
 }  // namespace vmprep

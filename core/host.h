@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace vmprep {
 
@@ -142,12 +143,5 @@ class Host {
     return fault_hook_ ? fault_hook_(operation, path) : 0;
   }
 };
-
-// Splits text into lines (without the newline); a final line without newline is kept.
-std::vector<std::string_view> SplitLines(std::string_view text);
-// Trims ASCII white space at both ends.
-std::string_view Trim(std::string_view text);
-// Splits on runs of ASCII white space.
-std::vector<std::string_view> SplitWords(std::string_view text);
 
 }  // namespace vmprep

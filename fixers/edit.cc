@@ -19,15 +19,9 @@ constexpr std::size_t kContext = 3;
 constexpr long kMaxEditDistance = 4000;
 
 // A line with its newline (when it has one): "a" and "a\n" differ, as they do for diff.
-std::vector<std::string_view> Lines(std::string_view text) {
+std::vector<std::string_view> LinesWithNewline(std::string_view text) {
   std::vector<std::string_view> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-    out.push_back(text.substr(pos, end - pos));
-    pos = end;
-  }
+  for (const TextLine& line : Lines(text)) out.push_back(line.WithNewline(text));
   return out;
 }
 
@@ -188,8 +182,8 @@ std::string UnifiedDiff(const FileEdit& edit) {
   if (edit.before == edit.after) return "";
   std::string_view before = edit.before ? std::string_view(*edit.before) : std::string_view();
   std::string_view after = edit.after ? std::string_view(*edit.after) : std::string_view();
-  auto a = Lines(before);
-  auto b = Lines(after);
+  auto a = LinesWithNewline(before);
+  auto b = LinesWithNewline(after);
   std::string out =
       fmt::format("--- {}\n+++ {}\n", edit.before ? DiffPath("a/", edit.path) : "/dev/null",
                   edit.after ? DiffPath("b/", edit.path) : "/dev/null");

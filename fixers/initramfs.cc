@@ -73,14 +73,11 @@ std::vector<PostAction> InitramfsRegenerateActions(const Host &host) {
 namespace {
 
 bool IsGpuDriver(std::string_view module) {
-  std::string m = NormalizeModuleName(module);
+  std::string m = ModuleName(module);
   return m == "amdgpu" || m == "radeon" || m == "nouveau" || m == "i915" ||
          m.starts_with("nvidia");
 }
 
-bool SameModule(std::string_view a, std::string_view b) {
-  return NormalizeModuleName(a) == NormalizeModuleName(b);
-}
 
 // `words` with the vfio modules placed before the first GPU driver (added when
 // missing, moved when listed after one) and vfio_virqfd dropped on kernels
@@ -329,20 +326,15 @@ std::expected<void, Error> PlanInitramfsTools(const Host &host,
       continue;
     std::string out;
     bool changed = false;
-    size_t pos = 0;
     const std::string &t = **text;
-    while (pos < t.size()) {
-      size_t nl = t.find('\n', pos);
-      size_t end = nl == std::string::npos ? t.size() : nl + 1;
-      std::string_view line(t.data() + pos, end - pos);
-      auto words = SplitWords(Trim(line));
+    for (const TextLine &line : Lines(t)) {
+      auto words = SplitWords(line.text);
       if (!words.empty() && words[0].front() != '#' &&
           SameModule(words[0], "vfio_virqfd")) {
         changed = true;
       } else {
-        out.append(line);
+        out.append(line.WithNewline(t));
       }
-      pos = end;
     }
     if (f == main) {
       main_after = out;
@@ -381,13 +373,9 @@ PlanBooster(const Host &host, const KernelVersion &kernel, EditSet *set) {
   std::string t = text->value_or("");
   bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
   constexpr std::string_view kKey = "modules_force_load:";
-  size_t pos = 0;
-  int n = 0;
-  while (pos < t.size()) {
-    ++n;
-    size_t nl = t.find('\n', pos);
-    size_t end = nl == std::string::npos ? t.size() : nl;
-    std::string_view line(t.data() + pos, end - pos);
+  for (const TextLine &text_line : Lines(t)) {
+    const std::string_view line = text_line.text;
+    const size_t pos = text_line.begin, end = text_line.end;
     if (line.starts_with(kKey)) {
       size_t vstart = kKey.size();
       while (vstart < line.size() &&
@@ -398,10 +386,10 @@ PlanBooster(const Host &host, const KernelVersion &kernel, EditSet *set) {
       if (cr)
         value.remove_suffix(1);
       if (value.find_first_of("[]{}\"'#&*!|>") != std::string_view::npos ||
-          (value.empty() && nl != std::string::npos && t.size() > nl + 1 &&
-           Trim(std::string_view(t).substr(nl + 1)).starts_with("-"))) {
+          (value.empty() &&
+           Trim(std::string_view(t).substr(text_line.next)).starts_with("-"))) {
         return std::unexpected(
-            Error{path, n,
+            Error{path, text_line.number,
                   "modules_force_load is not a plain comma list; expected "
                   "'modules_force_load: mod1,mod2'"});
       }
@@ -430,9 +418,7 @@ PlanBooster(const Host &host, const KernelVersion &kernel, EditSet *set) {
       }
       if (wanted == items)
         return {};
-      std::string joined;
-      for (size_t i = 0; i < wanted.size(); ++i)
-        joined += (i ? (spaced ? ", " : ",") : "") + wanted[i];
+      std::string joined = Join(wanted, spaced ? ", " : ",");
       std::string after =
           t.substr(0, pos + vstart) + joined + (cr ? "\r" : "") + t.substr(end);
       if (vstart == kKey.size())
@@ -441,11 +427,8 @@ PlanBooster(const Host &host, const KernelVersion &kernel, EditSet *set) {
                                     "booster force-loads the vfio modules"));
       return {};
     }
-    pos = end + 1;
   }
-  std::string joined;
-  for (const auto &m : VfioInitramfsModules(kernel))
-    joined += (joined.empty() ? "" : ",") + m;
+  std::string joined = Join(VfioInitramfsModules(kernel), ",");
   std::string after = t;
   if (!after.empty() && after.back() != '\n')
     after += '\n';

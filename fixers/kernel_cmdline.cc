@@ -32,13 +32,6 @@ bool Contains(const std::vector<std::string> &v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-std::string Join(const std::vector<std::string> &v, std::string_view sep) {
-  std::string out;
-  for (const auto &s : v)
-    out += (out.empty() ? "" : std::string(sep)) + s;
-  return out;
-}
-
 // Drops every token equal to `token`. Token spans are recovered from Tokens()
 // (each token is written verbatim and in order, separated only by white space),
 // and the separating blanks are taken as Cmdline::Remove takes them.

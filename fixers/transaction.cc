@@ -548,8 +548,7 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
     err.message += "; every file already written was restored";
   } else {
     // The manifest stays "applying": `vmsetup undo` can finish the restore.
-    std::string names;
-    for (const auto& s : stuck) names += (names.empty() ? "" : ", ") + s;
+    std::string names = Join(stuck, ", ");
     err.message += fmt::format(
         "; ROLLBACK INCOMPLETE: could not restore {}; run `vmsetup undo {}` (originals are in {})",
         names, m.id, dir + "/files");

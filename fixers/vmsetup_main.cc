@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/host.h"
+#include "core/text.h"
 #include "system/topology.h"
 #include "fixers/edit.h"
 #include "fixers/fixer.h"
@@ -384,9 +385,7 @@ int main(int argc, char** argv) {
     }
     if (list->empty()) std::printf("No transactions recorded.\n");
     for (const auto& r : *list) {
-      std::string fixers, files;
-      for (const auto& f : r.fixers) fixers += (fixers.empty() ? "" : ",") + f;
-      for (const auto& f : r.files) files += (files.empty() ? "" : " ") + f;
+      std::string fixers = vmprep::Join(r.fixers, ","), files = vmprep::Join(r.files, " ");
       std::printf("%s  %s  %-11s %s  %s\n", r.id.c_str(), r.created.substr(0, 19).c_str(),
                   r.state.c_str(), fixers.c_str(), files.c_str());
     }

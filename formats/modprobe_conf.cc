@@ -46,12 +46,6 @@ std::pair<size_t, size_t> NextField(const std::string& s, size_t pos) {
 
 }  // namespace
 
-std::string ModuleName(std::string_view name) {
-  std::string out(name);
-  std::replace(out.begin(), out.end(), '-', '_');
-  return out;
-}
-
 std::expected<ModprobeConf, Error> ModprobeConf::Parse(std::string_view text,
                                                        std::string_view path) {
   ModprobeConf c;
@@ -347,8 +341,7 @@ std::expected<bool, Error> ModprobeConf::MergeListParam(
     }
   }
   if (!changed) return false;
-  std::string joined;
-  for (const std::string& x : list) joined += (joined.empty() ? "" : ",") + x;
+  std::string joined = Join(list, ",");
   return SetParam(module, param, joined);
 }
 

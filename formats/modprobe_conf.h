@@ -13,11 +13,10 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace vmprep {
 
-// "vfio-pci" -> "vfio_pci", as kmod's underscores() does for module names.
-std::string ModuleName(std::string_view name);
 
 // One command as kmod stores it.
 struct ModprobeRecord {

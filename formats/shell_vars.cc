@@ -1,5 +1,7 @@
 #include "formats/shell_vars.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 #include <map>
 
@@ -34,12 +36,6 @@ std::string SingleQuoteBody(std::string_view s) {
     else
       out.push_back(c);
   }
-  return out;
-}
-
-std::string NormalizeModule(std::string_view s) {
-  std::string out(s);
-  std::replace(out.begin(), out.end(), '-', '_');
   return out;
 }
 
@@ -866,7 +862,7 @@ std::expected<bool, Error> ShellVarsFile::AddTokens(
   auto words = Words(name);
   if (!words) return std::unexpected(words.error());
   auto norm = [&](std::string_view s) {
-    return module_names ? NormalizeModule(s) : std::string(s);
+    return module_names ? ModuleName(s) : std::string(s);
   };
   std::vector<std::string> missing;
   for (const std::string& tok : tokens) {
@@ -931,7 +927,7 @@ std::expected<bool, Error> ShellVarsFile::RemoveTokens(
   auto words = Words(name);
   if (!words) return std::unexpected(words.error());
   auto norm = [&](std::string_view s) {
-    return module_names ? NormalizeModule(s) : std::string(s);
+    return module_names ? ModuleName(s) : std::string(s);
   };
   auto drop = [&](std::string_view w) {
     for (const std::string& tok : tokens)

@@ -67,14 +67,14 @@ void ApplyShellFiles(const Host& host, const std::vector<std::string>& files,
 }  // namespace
 
 bool InitramfsGenerator::Loads(std::string_view module) const {
-  std::string want = NormalizeModuleName(module);
-  return std::any_of(modules.begin(), modules.end(), [&](const std::string& m) { return NormalizeModuleName(m) == want; });
+  std::string want = ModuleName(module);
+  return std::any_of(modules.begin(), modules.end(), [&](const std::string& m) { return ModuleName(m) == want; });
 }
 
 bool InitramfsGenerator::Mentions(std::string_view module) const {
-  std::string want = NormalizeModuleName(module);
+  std::string want = ModuleName(module);
   return Loads(module) ||
-         std::any_of(included.begin(), included.end(), [&](const std::string& m) { return NormalizeModuleName(m) == want; });
+         std::any_of(included.begin(), included.end(), [&](const std::string& m) { return ModuleName(m) == want; });
 }
 
 BindHookState CheckBindHook(const Host& host, const InitramfsGenerator& generator) {

@@ -59,14 +59,6 @@ std::string_view ModuleStateName(ModuleState state) {
   return "missing";
 }
 
-std::string NormalizeModuleName(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (c == '-') c = '_';
-  }
-  return out;
-}
-
 ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
   if (auto rel = host.Read(Root::kRuntime, "/proc/sys/kernel/osrelease")) {
     release_ = std::string(Trim(*rel));
@@ -112,7 +104,7 @@ ModuleIndex::~ModuleIndex() {
 
 ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config_symbol) const {
   ModuleInfo info;
-  info.name = NormalizeModuleName(raw_name);
+  info.name = ModuleName(raw_name);
   if (info.name.empty() || info.name.find('/') != std::string::npos) return info;
   const std::string sys = "/sys/module/" + info.name;
 
@@ -189,7 +181,7 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
 namespace vmprep {
 
 std::vector<Evidence> FindBootLoadEntries(const Host& host, std::string_view raw_name) {
-  const std::string want = NormalizeModuleName(raw_name);
+  const std::string want = ModuleName(raw_name);
   std::vector<Evidence> found;
   auto scan = [&](const std::string& path) {
     auto text = host.Read(Root::kConfig, path, 1 << 20);
@@ -200,7 +192,7 @@ std::vector<Evidence> FindBootLoadEntries(const Host& host, std::string_view raw
       auto t = Trim(line);
       if (t.empty() || t.front() == '#' || t.front() == ';') continue;
       auto words = SplitWords(t);
-      if (NormalizeModuleName(words[0]) == want) found.push_back({fmt::format("{}:{}", path, n), std::string(t)});
+      if (ModuleName(words[0]) == want) found.push_back({fmt::format("{}:{}", path, n), std::string(t)});
     }
   };
   // systemd-modules-load: files by name across the directories, first directory wins.

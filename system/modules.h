@@ -56,8 +56,6 @@ class ModuleIndex {
   mutable bool ctx_tried_ = false;
 };
 
-std::string NormalizeModuleName(std::string_view name);
-
 }  // namespace vmprep
 
 namespace vmprep {

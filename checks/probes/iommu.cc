@@ -98,8 +98,7 @@ KernelState ReadKernelState(const Host& host) {
   KernelState k;
   if (auto units = host.List(Root::kRuntime, "/sys/class/iommu")) {
     k.units = *units;
-    std::string shown;
-    for (const auto& u : k.units) shown += (shown.empty() ? "" : " ") + u;
+    std::string shown = Join(k.units, " ");
     k.evidence.push_back({"/sys/class/iommu", shown.empty() ? "empty" : shown});
   } else {
     k.evidence.push_back({"/sys/class/iommu", units.error().message});

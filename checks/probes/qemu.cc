@@ -113,8 +113,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       auto dst = host.Stat(Root::kConfig, "/etc/qemu");
       bool unsafe = (fst && (fst->uid != 0 || (fst->mode & 022))) || (dst && (dst->uid != 0 || (dst->mode & 022)));
       Severity sev = unsafe ? Severity::kFail : allowed.empty() ? Severity::kNote : Severity::kPass;
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      std::string list = Join(allowed, ", ");
       Finding& c = AddFinding(out, "qemu", "bridge-conf", sev,
                         unsafe ? "/etc/qemu/bridge.conf can be changed by users other than root: a setuid "
                                  "helper trusts it"

@@ -100,8 +100,7 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
         if (d.device.vendor_id == id.vendor && d.device.device_id == id.device) holders.push_back(addr.ToString());
       }
       if (holders.size() > 1) {
-        std::string list;
-        for (const auto& h : holders) list += (list.empty() ? "" : ", ") + h;
+        std::string list = Join(holders, ", ");
         shared.push_back({id.source, fmt::format("{} matches {} devices: {}", id.text, holders.size(), list)});
       }
     }
@@ -182,7 +181,7 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
       f = &make("early", Severity::kPass, "vfio-pci is loaded early enough to claim the devices at boot");
     } else if (!config.softdeps.empty()) {
       bool missing_softdep = std::any_of(gpu_drivers_to_precede.begin(), gpu_drivers_to_precede.end(), [&](const std::string& drv) {
-        return std::none_of(config.softdeps.begin(), config.softdeps.end(), [&](const auto& s) { return s.first == NormalizeModuleName(drv); });
+        return std::none_of(config.softdeps.begin(), config.softdeps.end(), [&](const auto& s) { return s.first == ModuleName(drv); });
       });
       f = &make("early", missing_softdep ? Severity::kWarn : Severity::kPass,
                 missing_softdep ? "vfio-pci is ordered before some GPU drivers, not before the one in use"
@@ -220,8 +219,7 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
       Finding& f = make("bind-hook", Severity::kPass, "the early-binding hook is installed for every initramfs generator");
       f.evidence = std::move(evidence);
     } else {
-      std::string list;
-      for (const auto& p : problems) list += (list.empty() ? "" : "; ") + p;
+      std::string list = Join(problems, "; ");
       Finding& f = make("bind-hook", Severity::kFail,
                         "devices are listed for binding by address, but the initramfs lacks the hook that binds them: " + list);
       f.evidence = std::move(evidence);

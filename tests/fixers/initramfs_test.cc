@@ -34,7 +34,7 @@ struct Kernel {
 constexpr Kernel kKernels[] = {{"intel-iommu", true}, {"pvm-host", false}};
 
 bool IsGpu(const std::string &m) {
-  std::string n = NormalizeModuleName(m);
+  std::string n = ModuleName(m);
   return n == "amdgpu" || n == "radeon" || n == "nouveau" || n == "i915" ||
          n.starts_with("nvidia");
 }
@@ -46,7 +46,7 @@ void ExpectVfioFirst(const std::vector<std::string> &modules, bool virqfd,
   auto find = [&](std::string_view m) {
     return std::find_if(
         modules.begin(), modules.end(),
-        [&](const std::string &x) { return NormalizeModuleName(x) == m; });
+        [&](const std::string &x) { return ModuleName(x) == m; });
   };
   auto gpu = std::find_if(modules.begin(), modules.end(), IsGpu);
   for (std::string_view m : {"vfio_pci", "vfio", "vfio_iommu_type1"}) {
