@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/evidence.h"
+
 namespace vmprep {
 
 // Ordered from best to worst; the worst severity decides vmcheck's exit code.
@@ -12,11 +14,6 @@ enum class Severity { kSkip, kPass, kNote, kWarn, kFail };
 
 std::string_view SeverityName(Severity severity);  // "skip", "pass", "note", "warn", "fail"
 int SeverityRank(Severity severity);                // skip=0 < pass < note < warn < fail
-
-struct Evidence {
-  std::string path;   // the file as the machine names it, or "(ioctl)" style pseudo-source
-  std::string value;  // the value seen there, or why it could not be read
-};
 
 struct Finding {
   std::string id;       // stable, "check.name" (e.g. "kvm.device")

@@ -10,15 +10,9 @@
 
 #include "checks/finding.h"
 #include "core/host.h"
+#include "system/accounts.h"
 
 namespace vmprep {
-
-// Whose access to device nodes a probe judges.
-struct Identity {
-  uid_t uid = 0;
-  std::vector<gid_t> gids;  // primary and supplementary groups
-  std::string name;         // user name for messages ("root", "alice")
-};
 
 class SystemFacts;
 

@@ -8,10 +8,18 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "core/host.h"
-#include "checks/probe.h"
 
 namespace vmprep {
+
+// Whose access to device nodes is judged (/dev/kvm, /dev/vfio/N).
+struct Identity {
+  uid_t uid = 0;
+  std::vector<gid_t> gids;  // primary and supplementary groups
+  std::string name;         // user name for messages ("root", "alice")
+};
 
 // The user running vmcheck: effective uid and groups, with names from the config root.
 Identity CurrentIdentity(const Host& host);

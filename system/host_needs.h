@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "checks/finding.h"
+#include "core/evidence.h"
 #include "core/host.h"
 #include "system/mounts.h"
 #include "system/pci_scan.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "checks/finding.h"
+#include "core/evidence.h"
 #include "core/host.h"
 
 namespace vmprep {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "checks/finding.h"
+#include "core/evidence.h"
 #include "core/host.h"
 
 namespace vmprep {

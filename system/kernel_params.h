@@ -4,7 +4,7 @@
 #include <string>
 
 #include "formats/cmdline.h"
-#include "checks/finding.h"
+#include "core/evidence.h"
 #include "core/host.h"
 
 namespace vmprep {

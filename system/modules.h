@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "checks/finding.h"
+#include "core/evidence.h"
 #include "core/host.h"
 #include "system/kernel_config.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "checks/finding.h"
+#include "core/evidence.h"
 #include "core/host.h"
 
 namespace vmprep {
