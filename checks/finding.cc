@@ -4,11 +4,16 @@ namespace vmprep {
 
 std::string_view SeverityName(Severity severity) {
   switch (severity) {
-    case Severity::kSkip: return "skip";
-    case Severity::kPass: return "pass";
-    case Severity::kNote: return "note";
-    case Severity::kWarn: return "warn";
-    case Severity::kFail: return "fail";
+    case Severity::kSkip:
+      return "skip";
+    case Severity::kPass:
+      return "pass";
+    case Severity::kNote:
+      return "note";
+    case Severity::kWarn:
+      return "warn";
+    case Severity::kFail:
+      return "fail";
   }
   return "fail";
 }

@@ -13,16 +13,16 @@ namespace vmprep {
 enum class Severity { kSkip, kPass, kNote, kWarn, kFail };
 
 std::string_view SeverityName(Severity severity);  // "skip", "pass", "note", "warn", "fail"
-int SeverityRank(Severity severity);                // skip=0 < pass < note < warn < fail
+int SeverityRank(Severity severity);               // skip=0 < pass < note < warn < fail
 
 struct Finding {
-  std::string id;       // stable, "check.name" (e.g. "kvm.device")
-  std::string check;    // the probe's name (e.g. "kvm")
+  std::string id;     // stable, "check.name" (e.g. "kvm.device")
+  std::string check;  // the probe's name (e.g. "kvm")
   Severity severity = Severity::kSkip;
   std::string summary;  // one line: the fact
   std::string hint;     // the exact change that mends it; empty on pass
   std::vector<Evidence> evidence;
-  std::string fixer;    // id of the fixer that can mend it, or empty
+  std::string fixer;  // id of the fixer that can mend it, or empty
 };
 
 // Appends a finding "<check>.<name>" and returns it for evidence, hint and fixer.

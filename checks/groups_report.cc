@@ -3,6 +3,7 @@
 #include "checks/groups_report.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 namespace vmprep {
@@ -36,7 +37,8 @@ std::string RenderGroupsText(const PciScan& scan, const PciNames& names) {
   }
   std::string ungrouped;
   for (const auto& [addr, d] : scan.extra) {
-    if (d.device.iommu_group < 0) ungrouped += "  " + names.LspciLine(d, domains) + Tail(d.device) + "\n";
+    if (d.device.iommu_group < 0)
+      ungrouped += "  " + names.LspciLine(d, domains) + Tail(d.device) + "\n";
   }
   if (!ungrouped.empty()) {
     out += groups.empty() ? "No IOMMU groups: the IOMMU is off (see `vmcheck --only iommu`).\n"
@@ -72,7 +74,9 @@ std::string RenderGroupsJson(const PciScan& scan, const PciNames& names) {
   for (const auto& [addr, d] : scan.extra) {
     if (d.device.iommu_group < 0) ungrouped.push_back(device_json(d));
   }
-  Json doc{{"schema", "vmprep.groups/1"}, {"groups", std::move(groups)}, {"ungrouped", std::move(ungrouped)}};
+  Json doc{{"schema", "vmprep.groups/1"},
+           {"groups", std::move(groups)},
+           {"ungrouped", std::move(ungrouped)}};
   return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

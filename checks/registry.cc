@@ -1,7 +1,5 @@
 /// The explicit table of probes, in report order.
 #include "checks/probe.h"
-
-#include "system/facts.h"
 #include "checks/probes/hugepages.h"
 #include "checks/probes/iommu.h"
 #include "checks/probes/isolation.h"
@@ -9,6 +7,7 @@
 #include "checks/probes/qemu.h"
 #include "checks/probes/vfio.h"
 #include "checks/probes/vhost_net.h"
+#include "system/facts.h"
 
 namespace vmprep {
 

@@ -1,10 +1,10 @@
 /// Rendering of findings (text, JSON) and the host facts printed with them.
 #include "checks/report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "system/facts.h"
@@ -38,11 +38,16 @@ std::string OsReleaseName(const Host& host) {
 
 const char* Color(Severity s) {
   switch (s) {
-    case Severity::kPass: return "\033[32m";
-    case Severity::kNote: return "\033[36m";
-    case Severity::kWarn: return "\033[33m";
-    case Severity::kFail: return "\033[1;31m";
-    case Severity::kSkip: return "\033[2m";
+    case Severity::kPass:
+      return "\033[32m";
+    case Severity::kNote:
+      return "\033[36m";
+    case Severity::kWarn:
+      return "\033[33m";
+    case Severity::kFail:
+      return "\033[1;31m";
+    case Severity::kSkip:
+      return "\033[2m";
   }
   return "";
 }
@@ -80,9 +85,12 @@ std::vector<DeviceSummary> CollectDevices(const SystemFacts& facts) {
 
 int ExitCodeFor(const std::vector<Finding>& findings) {
   switch (WorstSeverity(findings)) {
-    case Severity::kFail: return 2;
-    case Severity::kWarn: return 1;
-    default: return 0;
+    case Severity::kFail:
+      return 2;
+    case Severity::kWarn:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -92,10 +100,12 @@ std::string RenderText(const Report& report, const TextOptions& options) {
   auto paint = [&](Severity s, std::string_view text) {
     return options.color ? fmt::format("{}{}\033[0m", Color(s), text) : std::string(text);
   };
-  out += fmt::format("vmcheck {} on {}{}\n", VMPREP_VERSION, h.hostname.empty() ? "(unknown host)" : h.hostname,
+  out += fmt::format("vmcheck {} on {}{}\n", VMPREP_VERSION,
+                     h.hostname.empty() ? "(unknown host)" : h.hostname,
                      h.live ? "" : " (captured tree)");
-  out += fmt::format("  kernel {}{}{}\n", h.kernel.empty() ? "unknown" : h.kernel,
-                     h.os.empty() ? "" : ", " + h.os, h.cpu_model.empty() ? "" : ", " + h.cpu_model);
+  out +=
+      fmt::format("  kernel {}{}{}\n", h.kernel.empty() ? "unknown" : h.kernel,
+                  h.os.empty() ? "" : ", " + h.os, h.cpu_model.empty() ? "" : ", " + h.cpu_model);
   if (h.runtime_root != "/" || h.config_root != "/") {
     out += fmt::format("  runtime root {}, config root {}\n", h.runtime_root, h.config_root);
   }
@@ -126,10 +136,14 @@ std::string RenderJson(const Report& report) {
   const HostInfo& h = report.host;
   Json doc;
   doc["schema"] = kReportSchema;
-  doc["host"] = Json{{"hostname", h.hostname},         {"kernel", h.kernel},
-                     {"os", h.os},                     {"cpu_vendor", h.cpu_vendor},
-                     {"cpu_model", h.cpu_model},       {"runtime_root", h.runtime_root},
-                     {"config_root", h.config_root},   {"live", h.live},
+  doc["host"] = Json{{"hostname", h.hostname},
+                     {"kernel", h.kernel},
+                     {"os", h.os},
+                     {"cpu_vendor", h.cpu_vendor},
+                     {"cpu_model", h.cpu_model},
+                     {"runtime_root", h.runtime_root},
+                     {"config_root", h.config_root},
+                     {"live", h.live},
                      {"vmprep_version", VMPREP_VERSION}};
   Json findings = Json::array();
   for (const auto& f : report.findings) {
@@ -146,12 +160,13 @@ std::string RenderJson(const Report& report) {
   doc["findings"] = std::move(findings);
   Json devices = Json::array();
   for (const auto& d : report.devices) {
-    devices.push_back(Json{{"address", d.address},
-                           {"vendor_id", d.vendor_id},
-                           {"device_id", d.device_id},
-                           {"class", d.class_code},
-                           {"driver", d.driver.empty() ? Json(nullptr) : Json(d.driver)},
-                           {"iommu_group", d.iommu_group < 0 ? Json(nullptr) : Json(d.iommu_group)}});
+    devices.push_back(
+        Json{{"address", d.address},
+             {"vendor_id", d.vendor_id},
+             {"device_id", d.device_id},
+             {"class", d.class_code},
+             {"driver", d.driver.empty() ? Json(nullptr) : Json(d.driver)},
+             {"iommu_group", d.iommu_group < 0 ? Json(nullptr) : Json(d.iommu_group)}});
   }
   doc["devices"] = std::move(devices);
   // Replace invalid UTF-8 from the machine's files instead of failing.

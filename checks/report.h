@@ -13,17 +13,17 @@ inline constexpr std::string_view kReportSchema = "vmprep.report/1";
 
 struct HostInfo {
   std::string hostname;
-  std::string kernel;      // /proc/sys/kernel/osrelease
-  std::string os;          // PRETTY_NAME of the config root's os-release
+  std::string kernel;  // /proc/sys/kernel/osrelease
+  std::string os;      // PRETTY_NAME of the config root's os-release
   std::string cpu_vendor;
   std::string cpu_model;
   std::string runtime_root;
   std::string config_root;
-  bool live = false;       // runtime root is this machine's "/"
+  bool live = false;  // runtime root is this machine's "/"
 };
 
 struct DeviceSummary {
-  std::string address;  // "0000:01:00.0"
+  std::string address;               // "0000:01:00.0"
   std::string vendor_id, device_id;  // "10de", "1b80"
   std::string class_code;            // "030000"
   std::string driver;                // "" when unbound

@@ -1,21 +1,20 @@
 // vmcheck: the health report. Parses arguments, runs the probes, prints; nothing else.
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
-#include "system/accounts.h"
-#include "system/facts.h"
 #include "checks/groups_report.h"
-#include "system/pci_scan.h"
 #include "checks/probe.h"
 #include "checks/report.h"
+#include "system/accounts.h"
+#include "system/facts.h"
+#include "system/pci_scan.h"
 
 namespace {
 
@@ -50,18 +49,23 @@ int main(int argc, char** argv) {
   bool json = false, list = false, quiet = false, version = false, guest = false;
   app.add_option("--root", root, "Both roots: a captured or mounted system instead of /");
   app.add_option("--runtime-root", runtime_root, "Where /sys, /proc and /dev are read (default /)");
-  app.add_option("--config-root", config_root, "Where /etc, /boot and /usr/lib/modules are read (default /)");
+  app.add_option("--config-root", config_root,
+                 "Where /etc, /boot and /usr/lib/modules are read (default /)");
   app.add_option("--only", only, "Run only this check (repeatable; see --list)");
-  app.add_option("--user", user, "Judge device access for this user instead of the one running vmcheck");
-  app.add_option("--device", devices, "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
-  app.add_flag("--guest", guest, "Run inside a VM: check the guest's virtio drivers instead of the host");
+  app.add_option("--user", user,
+                 "Judge device access for this user instead of the one running vmcheck");
+  app.add_option("--device", devices,
+                 "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
+  app.add_flag("--guest", guest,
+               "Run inside a VM: check the guest's virtio drivers instead of the host");
   app.add_flag("--json", json, "Print one JSON document (schema vmprep.report/1)");
   app.add_flag("--list", list, "List the checks, one line each");
   app.add_flag("-q,--quiet", quiet, "Print only findings that are not pass");
   app.add_flag("-V,--version", version, "Print the version");
 
   CLI::App* groups = app.add_subcommand(
-      "groups", "List every IOMMU group and its devices as lspci -nn names them (with --json: JSON)");
+      "groups",
+      "List every IOMMU group and its devices as lspci -nn names them (with --json: JSON)");
   groups->fallthrough();
   try {
     app.parse(argc, argv);
@@ -79,7 +83,9 @@ int main(int argc, char** argv) {
 
   auto probes = vmprep::MakeAllProbes();
   if (list) {
-    for (const auto& p : probes) std::printf("%-12s %s\n", std::string(p->Name()).c_str(), std::string(p->Description()).c_str());
+    for (const auto& p : probes)
+      std::printf("%-12s %s\n", std::string(p->Name()).c_str(),
+                  std::string(p->Description()).c_str());
     return 0;
   }
   std::set<std::string, std::less<>> wanted(only.begin(), only.end());
@@ -90,7 +96,8 @@ int main(int argc, char** argv) {
       known = known || p->Name() == name;
       names += (names.empty() ? "" : ", ") + std::string(p->Name());
     }
-    if (!known) return CouldNotRun(fmt::format("unknown check '{}' for --only (known: {})", name, names));
+    if (!known)
+      return CouldNotRun(fmt::format("unknown check '{}' for --only (known: {})", name, names));
   }
 
   auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
@@ -100,7 +107,8 @@ int main(int argc, char** argv) {
     auto scan = vmprep::ScanPci(*host);
     if (!scan) return CouldNotRun(scan.error().ToString());
     vmprep::PciNames names;
-    std::string text = json ? vmprep::RenderGroupsJson(*scan, names) : vmprep::RenderGroupsText(*scan, names);
+    std::string text =
+        json ? vmprep::RenderGroupsJson(*scan, names) : vmprep::RenderGroupsText(*scan, names);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }

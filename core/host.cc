@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,8 +16,6 @@
 #include <cstring>
 #include <deque>
 #include <random>
-
-#include <fmt/format.h>
 
 namespace vmprep {
 namespace {
@@ -53,12 +52,24 @@ std::string Relative(std::string_view path) {
 FileInfo ToInfo(const struct stat& st) {
   FileInfo info;
   switch (st.st_mode & S_IFMT) {
-    case S_IFREG: info.type = FileType::kRegular; break;
-    case S_IFDIR: info.type = FileType::kDirectory; break;
-    case S_IFLNK: info.type = FileType::kSymlink; break;
-    case S_IFCHR: info.type = FileType::kCharDevice; break;
-    case S_IFBLK: info.type = FileType::kBlockDevice; break;
-    default: info.type = FileType::kOther; break;
+    case S_IFREG:
+      info.type = FileType::kRegular;
+      break;
+    case S_IFDIR:
+      info.type = FileType::kDirectory;
+      break;
+    case S_IFLNK:
+      info.type = FileType::kSymlink;
+      break;
+    case S_IFCHR:
+      info.type = FileType::kCharDevice;
+      break;
+    case S_IFBLK:
+      info.type = FileType::kBlockDevice;
+      break;
+    default:
+      info.type = FileType::kOther;
+      break;
   }
   info.mode = st.st_mode & 07777;
   info.uid = st.st_uid;
@@ -79,9 +90,9 @@ std::expected<std::string, Error> ReadAll(int fd, std::string_view path, std::si
     }
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
-      return std::unexpected(Error{std::string(path), 0,
-                                   fmt::format("file is larger than {} bytes; refusing to read it",
-                                               max_bytes)});
+      return std::unexpected(
+          Error{std::string(path), 0,
+                fmt::format("file is larger than {} bytes; refusing to read it", max_bytes)});
     }
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -119,7 +130,8 @@ std::expected<Host, Error> Host::Open(const std::string& runtime_root,
   host.config_path_ = config_root;
   host.runtime_fd_ = *runtime;
   host.config_fd_ = *config;
-  struct stat real_root {}, given {};
+  struct stat real_root {
+  }, given{};
   host.live_runtime_ = ::stat("/", &real_root) == 0 &&
                        ::fstat(host.runtime_fd_->get(), &given) == 0 &&
                        real_root.st_dev == given.st_dev && real_root.st_ino == given.st_ino;
@@ -159,7 +171,8 @@ std::expected<Fd, Error> Host::OpenIn(Root root, std::string_view path, int flag
 std::expected<Fd, Error> Host::OpenParent(Root root, std::string_view path,
                                           std::string* name) const {
   auto parts = Components(path);
-  if (parts.empty()) return std::unexpected(Error{std::string(path), 0, "path names the root itself"});
+  if (parts.empty())
+    return std::unexpected(Error{std::string(path), 0, "path names the root itself"});
   *name = parts.back();
   if (*name == "." || *name == "..") {
     return std::unexpected(Error{std::string(path), 0, "path must end in a file name"});
@@ -257,7 +270,8 @@ std::expected<std::string, Error> Host::Resolve(Root root, std::string_view path
     if (!info) return std::unexpected(info.error());
     if (info->type != FileType::kSymlink) continue;
     if (++links > 40) {
-      return std::unexpected(Error{std::string(path), 0, "too many levels of symbolic links", ELOOP});
+      return std::unexpected(
+          Error{std::string(path), 0, "too many levels of symbolic links", ELOOP});
     }
     auto target = ReadLink(root, joined());
     if (!target) return std::unexpected(target.error());
@@ -310,7 +324,8 @@ std::expected<void, Error> Host::MakeDirs(Root root, std::string_view path, mode
     std::string name;
     auto dir = OpenParent(root, sofar, &name);
     if (!dir) return std::unexpected(dir.error());
-    if (int err = Fault("mkdir", sofar)) return std::unexpected(SysError(sofar, "cannot create directory", err));
+    if (int err = Fault("mkdir", sofar))
+      return std::unexpected(SysError(sofar, "cannot create directory", err));
     if (::mkdirat(dir->get(), name.c_str(), mode) != 0 && errno != EEXIST) {
       return std::unexpected(SysError(sofar, "cannot create directory", errno));
     }
@@ -319,8 +334,8 @@ std::expected<void, Error> Host::MakeDirs(Root root, std::string_view path, mode
 }
 
 std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
-                                              std::string_view bytes,
-                                              const WriteOptions& options) const {
+                                             std::string_view bytes,
+                                             const WriteOptions& options) const {
   // Write through a symlink to its target (inside the root), as editors do, so that a
   // /etc/sysconfig/grub -> ../default/grub link stays a link.
   std::string target(path);
@@ -339,7 +354,8 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
     tmp = fmt::format(".{}.vmprep-{:08x}", name, rd());
     fd = ::openat(dir->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                   0600);
-    if (fd < 0 && errno != EEXIST) return std::unexpected(SysError(target, "cannot create temporary file", errno));
+    if (fd < 0 && errno != EEXIST)
+      return std::unexpected(SysError(target, "cannot create temporary file", errno));
   }
   if (fd < 0) return std::unexpected(SysError(target, "cannot create temporary file", EEXIST));
   Fd file(fd);
@@ -363,19 +379,22 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   }
   uid_t uid = options.uid.value_or(static_cast<uid_t>(-1));
   gid_t gid = options.gid.value_or(static_cast<gid_t>(-1));
-  if ((options.uid || options.gid) && ::fchown(file.get(), uid, gid) != 0) return fail("cannot set owner");
+  if ((options.uid || options.gid) && ::fchown(file.get(), uid, gid) != 0)
+    return fail("cannot set owner");
   if (::fchmod(file.get(), options.mode) != 0) return fail("cannot set mode");
   if (::fsync(file.get()) != 0) return fail("cannot sync");
   if (int err = Fault("rename", target)) {
     errno = err;
     return fail("cannot rename into place");
   }
-  if (::renameat(dir->get(), tmp.c_str(), dir->get(), name.c_str()) != 0) return fail("cannot rename into place");
+  if (::renameat(dir->get(), tmp.c_str(), dir->get(), name.c_str()) != 0)
+    return fail("cannot rename into place");
   // The directory fd is O_PATH; open it for reading to fsync the new entry.
   int dfd = ::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     Fd d(dfd);
-    if (::fsync(d.get()) != 0) return std::unexpected(SysError(target, "cannot sync directory", errno));
+    if (::fsync(d.get()) != 0)
+      return std::unexpected(SysError(target, "cannot sync directory", errno));
   }
   return {};
 }
@@ -392,6 +411,5 @@ std::expected<void, Error> Host::Remove(Root root, std::string_view path) const 
   }
   return {};
 }
-
 
 }  // namespace vmprep

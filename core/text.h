@@ -17,7 +17,7 @@ struct TextLine {
   std::size_t begin = 0;
   std::size_t end = 0;
   std::size_t next = 0;
-  int number = 0;         // 1-based
+  int number = 0;  // 1-based
   std::string_view WithNewline(std::string_view whole) const {
     return whole.substr(begin, next - begin);
   }

@@ -251,7 +251,8 @@ std::string UnifiedDiff(const FileEdit& edit) {
   return out;
 }
 
-std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host, const std::string& path) {
+std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host,
+                                                              const std::string& path) {
   if (!host.Exists(Root::kConfig, path)) return std::optional<std::string>();
   auto text = host.Read(Root::kConfig, path, 1 << 20);
   if (!text) return std::unexpected(text.error());

@@ -15,7 +15,7 @@
 namespace vmprep {
 
 struct FileEdit {
-  std::string path;                   // as on the installed system: "/etc/default/grub" (config root)
+  std::string path;  // as on the installed system: "/etc/default/grub" (config root)
   std::optional<std::string> before;  // bytes seen at plan time; nullopt: the file did not exist
   std::optional<std::string> after;   // bytes wanted; nullopt: remove the file
   mode_t mode = 0644;                 // for a new file; an existing file keeps mode and owner
@@ -41,7 +41,8 @@ struct EditSet {
 
 // The bytes of a config-root file, nullopt when it does not exist (the "before" of an edit);
 // an Error when it exists but cannot be read.
-std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host, const std::string& path);
+std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host,
+                                                              const std::string& path);
 
 // A unified diff of one edit (paths a/PATH b/PATH, 3 lines of context), "" when unchanged.
 std::string UnifiedDiff(const FileEdit& edit);

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "core/error.h"
-#include "system/fixer_ids.h"
 #include "core/host.h"
-#include "system/topology.h"
 #include "fixers/edit.h"
+#include "system/fixer_ids.h"
+#include "system/topology.h"
 
 namespace vmprep {
 
@@ -25,12 +25,12 @@ struct FixerOptions {
   bool vfio = false;                // bind `devices` to vfio-pci early
   bool vhost_net = false;           // load vhost_net at boot
   struct Hugepages {
-    std::uint64_t page_kb = 0;      // 2048 or 1048576
+    std::uint64_t page_kb = 0;  // 2048 or 1048576
     std::uint64_t count = 0;
   };
   std::optional<Hugepages> hugepages;
-  bool xorg = false;                // keep Xorg off the passed-through GPU
-  std::vector<std::string> bridges; // allow these bridges in /etc/qemu/bridge.conf
+  bool xorg = false;                 // keep Xorg off the passed-through GPU
+  std::vector<std::string> bridges;  // allow these bridges in /etc/qemu/bridge.conf
 };
 
 class Fixer {
@@ -41,7 +41,8 @@ class Fixer {
   virtual std::string_view Description() const = 0;
   // Pure: reads only, through `host`. A file it cannot parse is an Error with file:line and
   // what was expected; the file is not part of any plan then.
-  virtual std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const = 0;
+  virtual std::expected<EditSet, Error> Plan(const Host& host,
+                                             const FixerOptions& options) const = 0;
 };
 
 // Every fixer, in apply order. Explicit table.

@@ -39,80 +39,66 @@ namespace {
 constexpr std::uint64_t kKbPerGiB = 1024 * 1024;
 constexpr std::string_view kUnitName = "dev-hugepages1G.mount";
 
-std::string SizeName(std::uint64_t page_kb) {
-  return page_kb == kKbPerGiB ? "1G" : "2M";
-}
+std::string SizeName(std::uint64_t page_kb) { return page_kb == kKbPerGiB ? "1G" : "2M"; }
 
 std::string Human(std::uint64_t kb) {
-  if (kb >= kKbPerGiB)
-    return fmt::format("{:.1f} GiB", kb / double(kKbPerGiB));
+  if (kb >= kKbPerGiB) return fmt::format("{:.1f} GiB", kb / double(kKbPerGiB));
   return fmt::format("{} MiB", kb / 1024);
 }
 
-} // namespace
+}  // namespace
 
-std::expected<void, Error> ValidateHugepages(const Host &host,
-                                             const FixerOptions::Hugepages &h) {
+std::expected<void, Error> ValidateHugepages(const Host& host, const FixerOptions::Hugepages& h) {
   if (h.page_kb != 2048 && h.page_kb != kKbPerGiB)
-    return std::unexpected(
-        Error{"", 0,
-              fmt::format("hugepage size {} kB is not supported; "
-                          "expected 2048 (2M) or 1048576 (1G)",
-                          h.page_kb)});
+    return std::unexpected(Error{"", 0,
+                                 fmt::format("hugepage size {} kB is not supported; "
+                                             "expected 2048 (2M) or 1048576 (1G)",
+                                             h.page_kb)});
   if (h.count == 0)
-    return std::unexpected(
-        Error{"", 0, "hugepage count 0; expected at least one page"});
+    return std::unexpected(Error{"", 0, "hugepage count 0; expected at least one page"});
   if (h.page_kb == kKbPerGiB) {
     auto cpu = ReadCpuInfo(host);
-    if (!cpu)
-      return std::unexpected(cpu.error());
+    if (!cpu) return std::unexpected(cpu.error());
     if (!cpu->has("pdpe1gb"))
-      return std::unexpected(
-          Error{"/proc/cpuinfo", 0,
-                "the CPU has no pdpe1gb flag, so it cannot map 1 GiB pages; "
-                "expected pdpe1gb in flags (use 2M pages instead)"});
+      return std::unexpected(Error{"/proc/cpuinfo", 0,
+                                   "the CPU has no pdpe1gb flag, so it cannot map 1 GiB pages; "
+                                   "expected pdpe1gb in flags (use 2M pages instead)"});
   }
   auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo");
-  if (!meminfo)
-    return std::unexpected(meminfo.error());
+  if (!meminfo) return std::unexpected(meminfo.error());
   std::uint64_t total_kb = 0;
   for (auto line : SplitLines(*meminfo)) {
     auto words = SplitWords(line);
     if (words.size() >= 2 && words[0] == "MemTotal:") {
-      auto r = std::from_chars(words[1].data(),
-                               words[1].data() + words[1].size(), total_kb);
-      if (r.ec != std::errc())
-        total_kb = 0;
+      auto r = std::from_chars(words[1].data(), words[1].data() + words[1].size(), total_kb);
+      if (r.ec != std::errc()) total_kb = 0;
     }
   }
   if (total_kb == 0)
-    return std::unexpected(Error{
-        "/proc/meminfo", 0, "no MemTotal line; expected 'MemTotal: N kB'"});
+    return std::unexpected(
+        Error{"/proc/meminfo", 0, "no MemTotal line; expected 'MemTotal: N kB'"});
   if (h.count > total_kb / h.page_kb)
     return std::unexpected(
         Error{"/proc/meminfo", 0,
-              fmt::format("{} pages of {} ({}) exceed MemTotal ({})", h.count,
-                          SizeName(h.page_kb), Human(h.count * h.page_kb),
-                          Human(total_kb))});
+              fmt::format("{} pages of {} ({}) exceed MemTotal ({})", h.count, SizeName(h.page_kb),
+                          Human(h.count * h.page_kb), Human(total_kb))});
   std::uint64_t reserve = h.count * h.page_kb;
   std::uint64_t keep = std::max<std::uint64_t>(2 * kKbPerGiB, total_kb / 10);
   if (total_kb - reserve < keep)
-    return std::unexpected(Error{
-        "/proc/meminfo", 0,
-        fmt::format(
-            "{} pages of {} reserve {} of MemTotal {}, leaving the host {}; "
-            "expected "
-            "at least {} (the larger of 2 GiB and 10%) left: at most {} pages",
-            h.count, SizeName(h.page_kb), Human(reserve), Human(total_kb),
-            Human(total_kb - reserve), Human(keep),
-            total_kb > keep ? (total_kb - keep) / h.page_kb : 0)});
+    return std::unexpected(
+        Error{"/proc/meminfo", 0,
+              fmt::format("{} pages of {} reserve {} of MemTotal {}, leaving the host {}; "
+                          "expected "
+                          "at least {} (the larger of 2 GiB and 10%) left: at most {} pages",
+                          h.count, SizeName(h.page_kb), Human(reserve), Human(total_kb),
+                          Human(total_kb - reserve), Human(keep),
+                          total_kb > keep ? (total_kb - keep) / h.page_kb : 0)});
   return {};
 }
 
-std::expected<CmdlineChange, Error>
-HugepagesCmdlineChange(const Host &host, const FixerOptions::Hugepages &h) {
-  if (auto v = ValidateHugepages(host, h); !v)
-    return std::unexpected(v.error());
+std::expected<CmdlineChange, Error> HugepagesCmdlineChange(const Host& host,
+                                                           const FixerOptions::Hugepages& h) {
+  if (auto v = ValidateHugepages(host, h); !v) return std::unexpected(v.error());
   std::string size = SizeName(h.page_kb);
   CmdlineChange change;
   // Boot-time reservation: 1 GiB pages must be taken before memory fragments,
@@ -131,72 +117,60 @@ std::string_view HugepagesFixer::Description() const {
          "size";
 }
 
-std::expected<EditSet, Error>
-HugepagesFixer::Plan(const Host &host, const FixerOptions &options) const {
+std::expected<EditSet, Error> HugepagesFixer::Plan(const Host& host,
+                                                   const FixerOptions& options) const {
   EditSet plan;
-  if (!options.hugepages)
-    return plan;
-  if (auto v = ValidateHugepages(host, *options.hugepages); !v)
-    return std::unexpected(v.error());
+  if (!options.hugepages) return plan;
+  if (auto v = ValidateHugepages(host, *options.hugepages); !v) return std::unexpected(v.error());
   auto mounts = ReadMounts(host);
   auto mounted = [&](std::string_view pagesize) {
-    if (!mounts)
-      return false;
-    return std::any_of(mounts->begin(), mounts->end(),
-                       [&](const MountEntry &m) {
-                         return m.fstype == "hugetlbfs" &&
-                                MountOption(m.options, "pagesize") == pagesize;
-                       });
+    if (!mounts) return false;
+    return std::any_of(mounts->begin(), mounts->end(), [&](const MountEntry& m) {
+      return m.fstype == "hugetlbfs" && MountOption(m.options, "pagesize") == pagesize;
+    });
   };
   if (options.hugepages->page_kb != kKbPerGiB) {
     // 2M is the x86 default size: systemd's dev-hugepages.mount mounts it on
     // /dev/hugepages.
     bool unit = false;
-    for (std::string_view d :
-         {"/usr/lib/systemd/system/", "/lib/systemd/system/"})
-      unit |=
-          host.Exists(Root::kConfig, std::string(d) + "dev-hugepages.mount");
+    for (std::string_view d : {"/usr/lib/systemd/system/", "/lib/systemd/system/"})
+      unit |= host.Exists(Root::kConfig, std::string(d) + "dev-hugepages.mount");
     if (!unit && !mounted("2M"))
       plan.notes.push_back(
           "no hugetlbfs mount for 2M pages and no systemd dev-hugepages.mount: "
           "mount hugetlbfs on /dev/hugepages (e.g. an /etc/fstab line)");
     return plan;
   }
-  if (mounted("1G"))
-    return plan;
+  if (mounted("1G")) return plan;
   const std::string etc_unit = "/etc/systemd/system/" + std::string(kUnitName);
   bool installed = false;
   for (std::string_view d :
-       {"/usr/lib/systemd/system/", "/usr/local/lib/systemd/system/",
-        "/lib/systemd/system/"})
-    installed |=
-        host.Exists(Root::kConfig, std::string(d) + std::string(kUnitName));
+       {"/usr/lib/systemd/system/", "/usr/local/lib/systemd/system/", "/lib/systemd/system/"})
+    installed |= host.Exists(Root::kConfig, std::string(d) + std::string(kUnitName));
   if (!installed) {
     auto current = host.Read(Root::kConfig, etc_unit);
     if (!current || *current != kHugepages1GMountUnit) {
       FileEdit e;
       e.path = etc_unit;
-      if (current)
-        e.before = *current;
+      if (current) e.before = *current;
       e.after = std::string(kHugepages1GMountUnit);
       e.mode = 0644;
       e.fixer = std::string(kFixHugepages);
-      e.why = "hugetlbfs with pagesize=1G on /dev/hugepages1G, for VMs backed "
-              "by 1 GiB pages";
+      e.why =
+          "hugetlbfs with pagesize=1G on /dev/hugepages1G, for VMs backed "
+          "by 1 GiB pages";
       plan.edits.push_back(std::move(e));
     }
   }
   // The enable symlink (WantedBy=sysinit.target) cannot be a FileEdit: let
   // systemctl make it.
-  if (!host.LStat(Root::kConfig, "/etc/systemd/system/sysinit.target.wants/" +
-                                     std::string(kUnitName)))
+  if (!host.LStat(Root::kConfig,
+                  "/etc/systemd/system/sysinit.target.wants/" + std::string(kUnitName)))
     plan.actions.push_back({{"systemctl", "enable", std::string(kUnitName)},
                             "mount the 1 GiB hugetlbfs at every boot"});
   return plan;
 }
 
-std::unique_ptr<Fixer> MakeHugepagesFixer() {
-  return std::make_unique<HugepagesFixer>();
-}
+std::unique_ptr<Fixer> MakeHugepagesFixer() { return std::make_unique<HugepagesFixer>(); }
 
-} // namespace vmprep
+}  // namespace vmprep

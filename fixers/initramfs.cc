@@ -8,10 +8,10 @@
 /// fails on it.
 #include "fixers/initramfs.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-
-#include <fmt/format.h>
 
 #include "core/dropins.h"
 #include "formats/shell_vars.h"
@@ -20,37 +20,32 @@
 
 namespace vmprep {
 
-KernelVersion RunningKernelVersion(const Host &host) {
+KernelVersion RunningKernelVersion(const Host& host) {
   KernelVersion v;
   auto text = host.Read(Root::kRuntime, "/proc/sys/kernel/osrelease", 4096);
-  if (!text)
-    return v;
+  if (!text) return v;
   std::string_view s = Trim(*text);
   int major = 0, minor = 0;
   auto r1 = std::from_chars(s.data(), s.data() + s.size(), major);
-  if (r1.ec != std::errc() || r1.ptr == s.data() + s.size() || *r1.ptr != '.')
-    return v;
+  if (r1.ec != std::errc() || r1.ptr == s.data() + s.size() || *r1.ptr != '.') return v;
   auto r2 = std::from_chars(r1.ptr + 1, s.data() + s.size(), minor);
-  if (r2.ec != std::errc())
-    return v;
+  if (r2.ec != std::errc()) return v;
   v.major = major;
   v.minor = minor;
   return v;
 }
 
-std::vector<std::string> VfioInitramfsModules(const KernelVersion &kernel) {
+std::vector<std::string> VfioInitramfsModules(const KernelVersion& kernel) {
   std::vector<std::string> m = {"vfio_pci", "vfio", "vfio_iommu_type1"};
-  if (kernel.has_virqfd_module())
-    m.push_back("vfio_virqfd");
+  if (kernel.has_virqfd_module()) m.push_back("vfio_virqfd");
   return m;
 }
 
-std::vector<PostAction> InitramfsRegenerateActions(const Host &host) {
+std::vector<PostAction> InitramfsRegenerateActions(const Host& host) {
   std::vector<PostAction> out;
-  for (const auto &gen : ReadInitramfsGenerators(host)) {
+  for (const auto& gen : ReadInitramfsGenerators(host)) {
     if (gen.name == "mkinitcpio") {
-      out.push_back({{"mkinitcpio", "-P"},
-                     "rebuild the initramfs of every mkinitcpio preset"});
+      out.push_back({{"mkinitcpio", "-P"}, "rebuild the initramfs of every mkinitcpio preset"});
     } else if (gen.name == "dracut") {
       // --regenerate-all rebuilds the image of every installed kernel at
       // dracut's default location, which dracut itself derives from the boot
@@ -74,36 +69,30 @@ namespace {
 
 bool IsGpuDriver(std::string_view module) {
   std::string m = ModuleName(module);
-  return m == "amdgpu" || m == "radeon" || m == "nouveau" || m == "i915" ||
-         m.starts_with("nvidia");
+  return m == "amdgpu" || m == "radeon" || m == "nouveau" || m == "i915" || m.starts_with("nvidia");
 }
-
 
 // `words` with the vfio modules placed before the first GPU driver (added when
 // missing, moved when listed after one) and vfio_virqfd dropped on kernels
 // without it. Returns whether only appends at the end were needed.
-std::vector<std::string> WantedModules(const std::vector<std::string> &words,
-                                       const std::vector<std::string> &vfio,
-                                       const KernelVersion &kernel,
-                                       bool *append_only) {
+std::vector<std::string> WantedModules(const std::vector<std::string>& words,
+                                       const std::vector<std::string>& vfio,
+                                       const KernelVersion& kernel, bool* append_only) {
   std::vector<std::string> list;
   bool removed = false;
-  for (const auto &w : words) {
-    if (kernel.known() && !kernel.has_virqfd_module() &&
-        SameModule(w, "vfio_virqfd")) {
+  for (const auto& w : words) {
+    if (kernel.known() && !kernel.has_virqfd_module() && SameModule(w, "vfio_virqfd")) {
       removed = true;
       continue;
     }
     list.push_back(w);
   }
-  auto first_gpu = std::find_if(list.begin(), list.end(),
-                                [](auto &w) { return IsGpuDriver(w); });
+  auto first_gpu = std::find_if(list.begin(), list.end(), [](auto& w) { return IsGpuDriver(w); });
   size_t gpu_at = first_gpu - list.begin();
   std::vector<std::string> to_insert;
   bool moved = false;
-  for (const auto &m : vfio) {
-    auto it = std::find_if(list.begin(), list.end(),
-                           [&](auto &w) { return SameModule(w, m); });
+  for (const auto& m : vfio) {
+    auto it = std::find_if(list.begin(), list.end(), [&](auto& w) { return SameModule(w, m); });
     if (it == list.end()) {
       to_insert.push_back(m);
     } else if (static_cast<size_t>(it - list.begin()) > gpu_at) {
@@ -112,62 +101,47 @@ std::vector<std::string> WantedModules(const std::vector<std::string> &words,
     }
   }
   *append_only = !removed && !moved && gpu_at == list.size();
-  if (to_insert.empty())
-    return list;
+  if (to_insert.empty()) return list;
   std::vector<std::string> out;
   for (size_t i = 0; i < list.size(); ++i) {
-    if (i == gpu_at)
-      out.insert(out.end(), to_insert.begin(), to_insert.end());
-    bool is_moved = i > gpu_at && std::any_of(to_insert.begin(),
-                                              to_insert.end(), [&](auto &m) {
-                                                return SameModule(list[i], m);
-                                              });
-    if (!is_moved)
-      out.push_back(list[i]);
+    if (i == gpu_at) out.insert(out.end(), to_insert.begin(), to_insert.end());
+    bool is_moved = i > gpu_at && std::any_of(to_insert.begin(), to_insert.end(),
+                                              [&](auto& m) { return SameModule(list[i], m); });
+    if (!is_moved) out.push_back(list[i]);
   }
-  if (gpu_at == list.size())
-    out.insert(out.end(), to_insert.begin(), to_insert.end());
+  if (gpu_at == list.size()) out.insert(out.end(), to_insert.begin(), to_insert.end());
   return out;
 }
 
-FileEdit MakeEdit(std::string path, std::optional<std::string> before,
-                  std::string after, std::string why) {
-  return FileEdit{std::move(path),
-                  std::move(before),
-                  std::move(after),
-                  0644,
-                  std::string(kFixInitramfs),
-                  std::move(why)};
+FileEdit MakeEdit(std::string path, std::optional<std::string> before, std::string after,
+                  std::string why) {
+  return FileEdit{
+      std::move(path), std::move(before), std::move(after), 0644, std::string(kFixInitramfs),
+      std::move(why)};
 }
 
-std::expected<void, Error>
-PlanMkinitcpio(const Host &host, const KernelVersion &kernel, EditSet *set) {
+std::expected<void, Error> PlanMkinitcpio(const Host& host, const KernelVersion& kernel,
+                                          EditSet* set) {
   std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
-  for (auto &f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"}))
-    files.push_back(f);
+  for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
   // mkinitcpio sources the main file and then conf.d: the file with the last
   // plain MODULES= holds the list; += after it only appends (and cannot move
   // vfio ahead).
   std::string target;
   std::optional<std::string> target_text;
   std::string any_assign;
-  for (const auto &f : files) {
+  for (const auto& f : files) {
     auto text = ReadIfExists(host, f);
-    if (!text)
-      return std::unexpected(text.error());
-    if (!*text)
-      continue;
+    if (!text) return std::unexpected(text.error());
+    if (!*text) continue;
     auto parsed = ShellVarsFile::Parse(**text, f);
-    if (!parsed)
-      return std::unexpected(parsed.error());
-    for (const auto &a : parsed->assignments()) {
-      if (a.name != "MODULES")
-        continue;
+    if (!parsed) return std::unexpected(parsed.error());
+    for (const auto& a : parsed->assignments()) {
+      if (a.name != "MODULES") continue;
       if (a.depth > 0) {
-        return std::unexpected(
-            Error{f, a.line,
-                  "MODULES is assigned inside a conditional or loop; expected "
-                  "a plain top-level MODULES=(...)"});
+        return std::unexpected(Error{f, a.line,
+                                     "MODULES is assigned inside a conditional or loop; expected "
+                                     "a plain top-level MODULES=(...)"});
       }
       any_assign = f;
       if (!a.append) {
@@ -179,45 +153,36 @@ PlanMkinitcpio(const Host &host, const KernelVersion &kernel, EditSet *set) {
   if (target.empty()) {
     target = any_assign.empty() ? "/etc/mkinitcpio.conf" : any_assign;
     auto text = ReadIfExists(host, target);
-    if (!text)
-      return std::unexpected(text.error());
+    if (!text) return std::unexpected(text.error());
     target_text = *text;
   }
   auto file = ShellVarsFile::Parse(target_text.value_or(""), target);
-  if (!file)
-    return std::unexpected(file.error());
+  if (!file) return std::unexpected(file.error());
   std::vector<std::string> words;
   if (file->IsAssigned("MODULES")) {
     auto w = file->Words("MODULES");
-    if (!w)
-      return std::unexpected(w.error());
+    if (!w) return std::unexpected(w.error());
     words = *w;
   }
   bool append_only = false;
-  auto wanted =
-      WantedModules(words, VfioInitramfsModules(kernel), kernel, &append_only);
+  auto wanted = WantedModules(words, VfioInitramfsModules(kernel), kernel, &append_only);
   std::expected<bool, Error> changed = false;
   ShellNewStyle style{.array = true};
   if (append_only) {
-    changed =
-        file->AddTokens("MODULES", VfioInitramfsModules(kernel), true, style);
+    changed = file->AddTokens("MODULES", VfioInitramfsModules(kernel), true, style);
   } else if (wanted != words) {
     changed = file->SetWords("MODULES", wanted, style);
   }
-  if (!changed)
-    return std::unexpected(changed.error());
+  if (!changed) return std::unexpected(changed.error());
   if (*changed) {
-    set->edits.push_back(
-        MakeEdit(target, target_text, file->Serialize(),
-                 "load vfio modules in the initramfs before any GPU driver"));
+    set->edits.push_back(MakeEdit(target, target_text, file->Serialize(),
+                                  "load vfio modules in the initramfs before any GPU driver"));
   }
   return {};
 }
 
-std::expected<void, Error> PlanDracut(const Host &host,
-                                      const InitramfsGenerator &gen,
-                                      const KernelVersion &kernel,
-                                      EditSet *set) {
+std::expected<void, Error> PlanDracut(const Host& host, const InitramfsGenerator& gen,
+                                      const KernelVersion& kernel, EditSet* set) {
   const std::string own = "/etc/dracut.conf.d/10-vmprep-vfio.conf";
   std::vector<std::string> vfio = VfioInitramfsModules(kernel);
   bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
@@ -226,111 +191,90 @@ std::expected<void, Error> PlanDracut(const Host &host,
   // remove it where it is listed (the package files under /usr/lib are not ours
   // to edit).
   std::vector<std::string> etc_files = {"/etc/dracut.conf"};
-  for (auto &f : DropInFiles(host, Root::kConfig, {"/etc/dracut.conf.d"}))
-    etc_files.push_back(f);
+  for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/dracut.conf.d"})) etc_files.push_back(f);
   if (drop_virqfd) {
-    for (const auto &f : etc_files) {
-      if (f == own)
-        continue;
+    for (const auto& f : etc_files) {
+      if (f == own) continue;
       auto text = ReadIfExists(host, f);
-      if (!text)
-        return std::unexpected(text.error());
-      if (!*text)
-        continue;
+      if (!text) return std::unexpected(text.error());
+      if (!*text) continue;
       auto parsed = ShellVarsFile::Parse(**text, f);
-      if (!parsed)
-        return std::unexpected(parsed.error());
+      if (!parsed) return std::unexpected(parsed.error());
       bool changed = false;
       for (std::string_view var : {"force_drivers", "add_drivers"}) {
-        if (!parsed->IsAssigned(var))
-          continue;
+        if (!parsed->IsAssigned(var)) continue;
         auto r = parsed->RemoveTokens(var, {"vfio_virqfd"}, true);
-        if (!r)
-          return std::unexpected(r.error());
+        if (!r) return std::unexpected(r.error());
         changed |= *r;
       }
       if (changed) {
-        set->edits.push_back(
-            MakeEdit(f, *text, parsed->Serialize(),
-                     "remove vfio_virqfd: merged into vfio since Linux 6.2"));
+        set->edits.push_back(MakeEdit(f, *text, parsed->Serialize(),
+                                      "remove vfio_virqfd: merged into vfio since Linux 6.2"));
       }
     }
   }
 
   auto text = ReadIfExists(host, own);
-  if (!text)
-    return std::unexpected(text.error());
+  if (!text) return std::unexpected(text.error());
   std::vector<std::string> missing;
-  for (const auto &m : vfio)
-    if (!gen.Loads(m))
-      missing.push_back(m);
-  std::string base = text->value_or("# vfio-pci must claim the passthrough "
-                                    "devices before a GPU driver (written by "
-                                    "vmsetup)\n");
+  for (const auto& m : vfio)
+    if (!gen.Loads(m)) missing.push_back(m);
+  std::string base = text->value_or(
+      "# vfio-pci must claim the passthrough "
+      "devices before a GPU driver (written by "
+      "vmsetup)\n");
   auto file = ShellVarsFile::Parse(base, own);
-  if (!file)
-    return std::unexpected(file.error());
+  if (!file) return std::unexpected(file.error());
   bool changed = !text->has_value() && !missing.empty();
   if (!missing.empty()) {
-    auto r = file->AddTokens("force_drivers", vfio, true,
-                             {.array = false, .append = true});
-    if (!r)
-      return std::unexpected(r.error());
+    auto r = file->AddTokens("force_drivers", vfio, true, {.array = false, .append = true});
+    if (!r) return std::unexpected(r.error());
     changed |= *r;
     if (!*r && text->has_value()) {
       // Ours lists them, yet dracut does not end up with them: a later file
       // resets it.
-      return std::unexpected(
-          Error{own, 0,
-                "force_drivers lists the vfio modules here but a later "
-                "dracut.conf.d file assigns force_drivers= and drops them; "
-                "expected += in that file"});
+      return std::unexpected(Error{own, 0,
+                                   "force_drivers lists the vfio modules here but a later "
+                                   "dracut.conf.d file assigns force_drivers= and drops them; "
+                                   "expected += in that file"});
     }
   }
   if (drop_virqfd && file->IsAssigned("force_drivers")) {
     auto r = file->RemoveTokens("force_drivers", {"vfio_virqfd"}, true);
-    if (!r)
-      return std::unexpected(r.error());
+    if (!r) return std::unexpected(r.error());
     changed |= *r;
   }
   if (changed) {
-    set->edits.push_back(
-        MakeEdit(own, *text, file->Serialize(),
-                 "dracut loads the vfio modules early (force_drivers)"));
+    set->edits.push_back(MakeEdit(own, *text, file->Serialize(),
+                                  "dracut loads the vfio modules early (force_drivers)"));
   }
   return {};
 }
 
-std::expected<void, Error> PlanInitramfsTools(const Host &host,
-                                              const InitramfsGenerator &gen,
-                                              const KernelVersion &kernel,
-                                              EditSet *set) {
+std::expected<void, Error> PlanInitramfsTools(const Host& host, const InitramfsGenerator& gen,
+                                              const KernelVersion& kernel, EditSet* set) {
   const std::string main = "/etc/initramfs-tools/modules";
   bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
   std::vector<std::string> files = {main};
   if (auto names = host.List(Root::kConfig, "/etc/initramfs-tools/modules.d")) {
-    for (const auto &n : *names)
-      files.push_back("/etc/initramfs-tools/modules.d/" + n);
+    for (const auto& n : *names) files.push_back("/etc/initramfs-tools/modules.d/" + n);
   }
   std::optional<std::string> main_before;
   std::string main_after;
-  for (const auto &f : files) {
+  for (const auto& f : files) {
     auto text = ReadIfExists(host, f);
-    if (!text)
-      return std::unexpected(text.error());
+    if (!text) return std::unexpected(text.error());
     if (f == main) {
       main_before = *text;
       main_after = text->value_or("");
     }
-    if (!*text || !drop_virqfd)
-      continue;
+    if (!*text || !drop_virqfd) continue;
     std::string out;
     bool changed = false;
-    const std::string &t = **text;
-    for (const TextLine &line : Lines(t)) {
+    const std::string& t = **text;
+    for (const TextLine& line : Lines(t)) {
       auto words = SplitWords(line.text);
-      if (!words.empty() && words[0].front() != '#' &&
-          SameModule(words[0], "vfio_virqfd")) {
+      if (!words.empty() && words[0].front() != '#' && SameModule(words[0], "vfio_virqfd")) {
         changed = true;
       } else {
         out.append(line.WithNewline(t));
@@ -339,117 +283,96 @@ std::expected<void, Error> PlanInitramfsTools(const Host &host,
     if (f == main) {
       main_after = out;
     } else if (changed) {
-      set->edits.push_back(
-          MakeEdit(f, *text, out,
-                   "remove vfio_virqfd: merged into vfio since "
-                   "Linux 6.2"));
+      set->edits.push_back(MakeEdit(f, *text, out,
+                                    "remove vfio_virqfd: merged into vfio since "
+                                    "Linux 6.2"));
     }
   }
   std::string add;
-  for (const auto &m : VfioInitramfsModules(kernel))
-    if (!gen.Loads(m))
-      add += m + "\n";
+  for (const auto& m : VfioInitramfsModules(kernel))
+    if (!gen.Loads(m)) add += m + "\n";
   if (!add.empty()) {
-    if (!main_after.empty() && main_after.back() != '\n')
-      main_after += '\n';
+    if (!main_after.empty() && main_after.back() != '\n') main_after += '\n';
     main_after += add;
   }
-  if (main_after != main_before.value_or("") ||
-      (!main_before && !main_after.empty())) {
-    set->edits.push_back(MakeEdit(main, main_before, main_after,
-                                  "load the vfio modules in the initramfs"));
+  if (main_after != main_before.value_or("") || (!main_before && !main_after.empty())) {
+    set->edits.push_back(
+        MakeEdit(main, main_before, main_after, "load the vfio modules in the initramfs"));
   }
   return {};
 }
 
 // booster.yaml's `modules_force_load: a,b,c`. Only that one-line comma form is
 // edited; YAML lists, quotes and comments on the line are refused.
-std::expected<void, Error>
-PlanBooster(const Host &host, const KernelVersion &kernel, EditSet *set) {
+std::expected<void, Error> PlanBooster(const Host& host, const KernelVersion& kernel,
+                                       EditSet* set) {
   const std::string path = "/etc/booster.yaml";
   auto text = ReadIfExists(host, path);
-  if (!text)
-    return std::unexpected(text.error());
+  if (!text) return std::unexpected(text.error());
   std::string t = text->value_or("");
   bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
   constexpr std::string_view kKey = "modules_force_load:";
-  for (const TextLine &text_line : Lines(t)) {
+  for (const TextLine& text_line : Lines(t)) {
     const std::string_view line = text_line.text;
     const size_t pos = text_line.begin, end = text_line.end;
     if (line.starts_with(kKey)) {
       size_t vstart = kKey.size();
-      while (vstart < line.size() &&
-             (line[vstart] == ' ' || line[vstart] == '\t'))
-        ++vstart;
+      while (vstart < line.size() && (line[vstart] == ' ' || line[vstart] == '\t')) ++vstart;
       std::string_view value = line.substr(vstart);
       bool cr = !value.empty() && value.back() == '\r';
-      if (cr)
-        value.remove_suffix(1);
+      if (cr) value.remove_suffix(1);
       if (value.find_first_of("[]{}\"'#&*!|>") != std::string_view::npos ||
-          (value.empty() &&
-           Trim(std::string_view(t).substr(text_line.next)).starts_with("-"))) {
-        return std::unexpected(
-            Error{path, text_line.number,
-                  "modules_force_load is not a plain comma list; expected "
-                  "'modules_force_load: mod1,mod2'"});
+          (value.empty() && Trim(std::string_view(t).substr(text_line.next)).starts_with("-"))) {
+        return std::unexpected(Error{path, text_line.number,
+                                     "modules_force_load is not a plain comma list; expected "
+                                     "'modules_force_load: mod1,mod2'"});
       }
       std::vector<std::string> items;
       bool spaced = value.find(", ") != std::string_view::npos;
       size_t p = 0;
       while (p <= value.size() && !value.empty()) {
         size_t c = value.find(',', p);
-        if (c == std::string_view::npos)
-          c = value.size();
+        if (c == std::string_view::npos) c = value.size();
         auto item = Trim(value.substr(p, c - p));
-        if (!item.empty())
-          items.emplace_back(item);
+        if (!item.empty()) items.emplace_back(item);
         p = c + 1;
       }
       bool append_only = false;
-      auto wanted = WantedModules(items, VfioInitramfsModules(kernel), kernel,
-                                  &append_only);
+      auto wanted = WantedModules(items, VfioInitramfsModules(kernel), kernel, &append_only);
       if (!drop_virqfd) {
         // Order does not matter to booster (it loads them all before udev).
         wanted = items;
-        for (const auto &m : VfioInitramfsModules(kernel))
-          if (std::none_of(items.begin(), items.end(),
-                           [&](auto &w) { return SameModule(w, m); }))
+        for (const auto& m : VfioInitramfsModules(kernel))
+          if (std::none_of(items.begin(), items.end(), [&](auto& w) { return SameModule(w, m); }))
             wanted.push_back(m);
       }
-      if (wanted == items)
-        return {};
+      if (wanted == items) return {};
       std::string joined = Join(wanted, spaced ? ", " : ",");
-      std::string after =
-          t.substr(0, pos + vstart) + joined + (cr ? "\r" : "") + t.substr(end);
-      if (vstart == kKey.size())
-        after.insert(pos + vstart, " ");
-      set->edits.push_back(MakeEdit(path, text.value(), after,
-                                    "booster force-loads the vfio modules"));
+      std::string after = t.substr(0, pos + vstart) + joined + (cr ? "\r" : "") + t.substr(end);
+      if (vstart == kKey.size()) after.insert(pos + vstart, " ");
+      set->edits.push_back(
+          MakeEdit(path, text.value(), after, "booster force-loads the vfio modules"));
       return {};
     }
   }
   std::string joined = Join(VfioInitramfsModules(kernel), ",");
   std::string after = t;
-  if (!after.empty() && after.back() != '\n')
-    after += '\n';
+  if (!after.empty() && after.back() != '\n') after += '\n';
   after += std::string(kKey) + " " + joined + "\n";
-  set->edits.push_back(
-      MakeEdit(path, *text, after, "booster force-loads the vfio modules"));
+  set->edits.push_back(MakeEdit(path, *text, after, "booster force-loads the vfio modules"));
   return {};
 }
 
 class InitramfsFixer : public Fixer {
-public:
+ public:
   std::string_view Id() const override { return kFixInitramfs; }
   std::string_view Description() const override {
     return "load the vfio modules early in every initramfs generator's image";
   }
 
-  std::expected<EditSet, Error>
-  Plan(const Host &host, const FixerOptions &options) const override {
+  std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
-    if (!options.vfio)
-      return set;
+    if (!options.vfio) return set;
     KernelVersion kernel = RunningKernelVersion(host);
     if (!kernel.known()) {
       set.notes.push_back(
@@ -458,34 +381,27 @@ public:
           "removed; it is needed before Linux 6.2 only");
     }
     auto gens = ReadInitramfsGenerators(host);
-    for (const auto &gen : gens) {
+    for (const auto& gen : gens) {
       std::expected<void, Error> r;
-      if (gen.name == "mkinitcpio")
-        r = PlanMkinitcpio(host, kernel, &set);
-      if (gen.name == "dracut")
-        r = PlanDracut(host, gen, kernel, &set);
-      if (gen.name == "initramfs-tools")
-        r = PlanInitramfsTools(host, gen, kernel, &set);
-      if (gen.name == "booster")
-        r = PlanBooster(host, kernel, &set);
-      if (!r)
-        return std::unexpected(r.error());
+      if (gen.name == "mkinitcpio") r = PlanMkinitcpio(host, kernel, &set);
+      if (gen.name == "dracut") r = PlanDracut(host, gen, kernel, &set);
+      if (gen.name == "initramfs-tools") r = PlanInitramfsTools(host, gen, kernel, &set);
+      if (gen.name == "booster") r = PlanBooster(host, kernel, &set);
+      if (!r) return std::unexpected(r.error());
     }
     if (gens.empty()) {
-      set.notes.push_back("no initramfs generator found (mkinitcpio, dracut, "
-                          "update-initramfs, booster): load "
-                          "vfio_pci, vfio and vfio_iommu_type1 early by hand");
+      set.notes.push_back(
+          "no initramfs generator found (mkinitcpio, dracut, "
+          "update-initramfs, booster): load "
+          "vfio_pci, vfio and vfio_iommu_type1 early by hand");
     }
-    if (!set.edits.empty())
-      set.actions = InitramfsRegenerateActions(host);
+    if (!set.edits.empty()) set.actions = InitramfsRegenerateActions(host);
     return set;
   }
 };
 
-} // namespace
+}  // namespace
 
-std::unique_ptr<Fixer> MakeInitramfsFixer() {
-  return std::make_unique<InitramfsFixer>();
-}
+std::unique_ptr<Fixer> MakeInitramfsFixer() { return std::make_unique<InitramfsFixer>(); }
 
-} // namespace vmprep
+}  // namespace vmprep

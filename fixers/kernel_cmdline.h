@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "core/error.h"
-#include "formats/cmdline.h"
 #include "core/host.h"
 #include "fixers/edit.h"
 #include "fixers/fixer.h"
+#include "formats/cmdline.h"
 
 namespace vmprep {
 
@@ -51,31 +51,28 @@ struct CmdlineChange {
 // Applies `change` to a command line split over `segments` (read in order, as
 // the boot loader concatenates them); tokens that are absent are appended to
 // segments[target]. Returns whether anything changed, or an error message.
-std::expected<bool, std::string>
-ApplyCmdlineChange(std::vector<Cmdline> &segments, size_t target,
-                   const CmdlineChange &change);
+std::expected<bool, std::string> ApplyCmdlineChange(std::vector<Cmdline>& segments, size_t target,
+                                                    const CmdlineChange& change);
 
 // Plans `change` for every place this system keeps its kernel command line (see
 // the file comment), with the regenerate commands each needs. A file whose
 // variable cannot be read (an expansion, a block) is an Error with file:line.
-std::expected<EditSet, Error> PlanCmdlineTokens(const Host &host,
-                                                const CmdlineChange &change,
+std::expected<EditSet, Error> PlanCmdlineTokens(const Host& host, const CmdlineChange& change,
                                                 std::string_view fixer_id);
 
 // The CmdlineChange for `options` on this machine (CPU vendor, PCI ids); notes
 // explain what was left out (no vendor, identical devices bound by address).
-std::expected<CmdlineChange, Error>
-CmdlineChangeForOptions(const Host &host, const FixerOptions &options,
-                        std::vector<std::string> *notes);
+std::expected<CmdlineChange, Error> CmdlineChangeForOptions(const Host& host,
+                                                            const FixerOptions& options,
+                                                            std::vector<std::string>* notes);
 
 class CmdlineFixer : public Fixer {
-public:
+ public:
   std::string_view Id() const override;
   std::string_view Description() const override;
-  std::expected<EditSet, Error>
-  Plan(const Host &host, const FixerOptions &options) const override;
+  std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override;
 };
 
 std::unique_ptr<Fixer> MakeCmdlineFixer();
 
-} // namespace vmprep
+}  // namespace vmprep

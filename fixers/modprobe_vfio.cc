@@ -12,16 +12,16 @@
 /// /etc/modules loads it.
 #include "fixers/modprobe_vfio.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
-#include <fmt/format.h>
-
+#include "fixers/initramfs.h"
+#include "fixers/vfio_bind.h"
 #include "formats/modprobe_conf.h"
 #include "system/modules.h"
 #include "system/vfio_config.h"
-#include "fixers/initramfs.h"
-#include "fixers/vfio_bind.h"
 
 namespace vmprep {
 namespace {
@@ -34,44 +34,39 @@ struct Pending {
 };
 
 class ModprobeVfioFixer : public Fixer {
-public:
+ public:
   std::string_view Id() const override { return kFixModprobeVfio; }
   std::string_view Description() const override {
     return "give the chosen devices to vfio-pci by id and load vfio-pci before "
            "their drivers";
   }
 
-  std::expected<EditSet, Error>
-  Plan(const Host &host, const FixerOptions &options) const override {
+  std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
-    if (!options.vfio || options.devices.empty())
-      return set;
+    if (!options.vfio || options.devices.empty()) return set;
     auto sel = SelectVfioTargets(host, options);
-    if (!sel)
-      return std::unexpected(sel.error());
+    if (!sel) return std::unexpected(sel.error());
 
     // ids= binds every device with that id. When another device with the same
     // id stays with the host (two identical GPUs, one passed through), ids
     // would take both: bind by address instead (vfio-bind).
     std::vector<std::string> ids;
-    for (const PciDevice &t : sel->targets) {
+    for (const PciDevice& t : sel->targets) {
       std::string id = VendorDeviceText(t);
-      if (std::find(ids.begin(), ids.end(), id) != ids.end())
-        continue;
+      if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
       std::vector<std::string> twins;
-      for (const auto &[a, d] : sel->topology.devices()) {
-        bool target =
-            std::any_of(sel->targets.begin(), sel->targets.end(),
-                        [&](const PciDevice &x) { return x.address == a; });
+      for (const auto& [a, d] : sel->topology.devices()) {
+        bool target = std::any_of(sel->targets.begin(), sel->targets.end(),
+                                  [&](const PciDevice& x) { return x.address == a; });
         if (!target && d.vendor_id == t.vendor_id && d.device_id == t.device_id)
           twins.push_back(a.ToString());
       }
       if (!twins.empty()) {
-        set.notes.push_back(fmt::format(
-            "{} ({}) is not given to vfio-pci by id: {} has the same id and "
-            "stays with the "
-            "host; it is bound by address instead (/etc/vmprep/vfio-bind.conf)",
-            t.address.ToString(), id, fmt::join(twins, ", ")));
+        set.notes.push_back(
+            fmt::format("{} ({}) is not given to vfio-pci by id: {} has the same id and "
+                        "stays with the "
+                        "host; it is bound by address instead (/etc/vmprep/vfio-bind.conf)",
+                        t.address.ToString(), id, fmt::join(twins, ", ")));
         continue;
       }
       ids.push_back(id);
@@ -79,31 +74,27 @@ public:
 
     std::vector<std::string> files = ModprobeFiles(host);
     std::map<std::string, ModprobeConf> parsed;
-    for (const auto &f : files) {
+    for (const auto& f : files) {
       auto text = host.Read(Root::kConfig, f, 1 << 20);
-      if (!text)
-        return std::unexpected(text.error());
+      if (!text) return std::unexpected(text.error());
       auto conf = ModprobeConf::Parse(*text, f);
-      if (!conf)
-        return std::unexpected(conf.error());
+      if (!conf) return std::unexpected(conf.error());
       parsed.emplace(f, std::move(*conf));
     }
     std::vector<Pending> pending;
-    auto get = [&](const std::string &path) -> std::expected<Pending *, Error> {
-      for (auto &p : pending)
-        if (p.path == path)
-          return &p;
+    auto get = [&](const std::string& path) -> std::expected<Pending*, Error> {
+      for (auto& p : pending)
+        if (p.path == path) return &p;
       if (auto it = parsed.find(path); it != parsed.end()) {
         pending.push_back({path, it->second.Serialize(), it->second, ""});
         return &pending.back();
       }
-      auto conf =
-          ModprobeConf::Parse("# vfio-pci takes the passthrough devices before "
-                              "their usual drivers (written by "
-                              "vmsetup)\n",
-                              path);
-      if (!conf)
-        return std::unexpected(conf.error());
+      auto conf = ModprobeConf::Parse(
+          "# vfio-pci takes the passthrough devices before "
+          "their usual drivers (written by "
+          "vmsetup)\n",
+          path);
+      if (!conf) return std::unexpected(conf.error());
       pending.push_back({path, std::nullopt, std::move(*conf), ""});
       return &pending.back();
     };
@@ -111,9 +102,8 @@ public:
 
     if (!ids.empty()) {
       std::string winner;
-      for (const auto &f : files)
-        if (parsed.at(f).Param("vfio_pci", "ids"))
-          winner = f;
+      for (const auto& f : files)
+        if (parsed.at(f).Param("vfio_pci", "ids")) winner = f;
       std::string target = own;
       std::vector<std::string> items = ids;
       if (!winner.empty() && winner.starts_with("/etc/")) {
@@ -127,78 +117,59 @@ public:
         size_t p = 0;
         while (p <= list.size()) {
           size_t c = list.find(',', p);
-          if (c == std::string::npos)
-            c = list.size();
-          if (c > p)
-            items.push_back(list.substr(p, c - p));
+          if (c == std::string::npos) c = list.size();
+          if (c > p) items.push_back(list.substr(p, c - p));
           p = c + 1;
         }
-        for (const auto &id : ids)
-          if (std::find(items.begin(), items.end(), id) == items.end())
-            items.push_back(id);
-        auto base = [](std::string_view s) {
-          return s.substr(s.rfind('/') + 1);
-        };
+        for (const auto& id : ids)
+          if (std::find(items.begin(), items.end(), id) == items.end()) items.push_back(id);
+        auto base = [](std::string_view s) { return s.substr(s.rfind('/') + 1); };
         if (base(own) < base(winner)) {
-          return std::unexpected(Error{
-              winner, 0,
-              fmt::format("sets vfio-pci ids= and kmod reads it after {}; "
-                          "expected the ids there or in a later /etc file",
-                          own)});
+          return std::unexpected(Error{winner, 0,
+                                       fmt::format("sets vfio-pci ids= and kmod reads it after {}; "
+                                                   "expected the ids there or in a later /etc file",
+                                                   own)});
         }
       }
       auto p = get(target);
-      if (!p)
-        return std::unexpected(p.error());
+      if (!p) return std::unexpected(p.error());
       auto r = (*p)->conf.MergeListParam("vfio_pci", "ids", items);
-      if (!r)
-        return std::unexpected(r.error());
-      if (*r)
-        (*p)->why = "vfio-pci claims the passthrough devices by id";
+      if (!r) return std::unexpected(r.error());
+      if (*r) (*p)->why = "vfio-pci claims the passthrough devices by id";
     }
 
     // Softdeps: the modules of the drivers the targets use now, and the usual
     // drivers for their kind (a GPU's vendor drivers, HD audio).
     ModuleIndex index(host);
-    auto exists = [&](const std::string &m) {
-      return index.modules_dir().empty() ||
-             index.Query(m).state != ModuleState::kMissing;
+    auto exists = [&](const std::string& m) {
+      return index.modules_dir().empty() || index.Query(m).state != ModuleState::kMissing;
     };
     std::vector<std::string> drivers;
     auto add = [&](std::string m) {
       m = ModuleName(m);
-      if (m.empty() || m == "vfio_pci" || m == "pcieport")
-        return;
-      if (std::find(drivers.begin(), drivers.end(), m) == drivers.end())
-        drivers.push_back(m);
+      if (m.empty() || m == "vfio_pci" || m == "pcieport") return;
+      if (std::find(drivers.begin(), drivers.end(), m) == drivers.end()) drivers.push_back(m);
     };
-    for (const PciDevice &t : sel->targets) {
+    for (const PciDevice& t : sel->targets) {
       if (!t.driver.empty()) {
         // softdep names a module; the driver's module link says which (none:
         // built in).
-        auto link = host.ReadLink(Root::kRuntime, "/sys/bus/pci/drivers/" +
-                                                      t.driver + "/module");
-        if (link)
-          add(link->substr(link->rfind('/') + 1));
+        auto link = host.ReadLink(Root::kRuntime, "/sys/bus/pci/drivers/" + t.driver + "/module");
+        if (link) add(link->substr(link->rfind('/') + 1));
       }
       std::vector<std::string> usual;
       if (t.IsDisplay()) {
-        if (t.vendor_id == 0x10de)
-          usual = {"nouveau", "nvidia"};
-        if (t.vendor_id == 0x1002)
-          usual = {"amdgpu", "radeon"};
-        if (t.vendor_id == 0x8086)
-          usual = {"i915"};
+        if (t.vendor_id == 0x10de) usual = {"nouveau", "nvidia"};
+        if (t.vendor_id == 0x1002) usual = {"amdgpu", "radeon"};
+        if (t.vendor_id == 0x8086) usual = {"i915"};
       }
-      if (t.class_code && (*t.class_code >> 8) == 0x0403)
-        usual.push_back("snd_hda_intel");
-      for (const auto &m : usual)
-        if (exists(m))
-          add(m);
+      if (t.class_code && (*t.class_code >> 8) == 0x0403) usual.push_back("snd_hda_intel");
+      for (const auto& m : usual)
+        if (exists(m)) add(m);
     }
-    for (const auto &d : drivers) {
+    for (const auto& d : drivers) {
       std::string first;
-      for (const auto &f : files) {
+      for (const auto& f : files) {
         if (parsed.at(f).Softdep(d)) {
           first = f;
           break;
@@ -206,9 +177,8 @@ public:
       }
       if (!first.empty()) {
         auto sd = *parsed.at(first).Softdep(d);
-        if (std::any_of(sd.pre.begin(), sd.pre.end(), [](const std::string &m) {
-              return ModuleName(m) == "vfio_pci";
-            }))
+        if (std::any_of(sd.pre.begin(), sd.pre.end(),
+                        [](const std::string& m) { return ModuleName(m) == "vfio_pci"; }))
           continue;
         if (!first.starts_with("/etc/")) {
           set.notes.push_back(
@@ -220,22 +190,18 @@ public:
         }
       }
       auto p = get(first.empty() ? own : first);
-      if (!p)
-        return std::unexpected(p.error());
+      if (!p) return std::unexpected(p.error());
       auto r = (*p)->conf.AddSoftdepPre(d, "vfio-pci");
-      if (!r)
-        return std::unexpected(r.error());
+      if (!r) return std::unexpected(r.error());
       if (*r && (*p)->why.find("softdep") == std::string::npos) {
         (*p)->why += std::string((*p)->why.empty() ? "" : "; ") +
                      "softdep: vfio-pci loads before the devices' drivers";
       }
     }
 
-    for (auto &p : pending) {
-      if (p.before && *p.before == p.conf.Serialize())
-        continue;
-      if (!p.before && p.why.empty())
-        continue;
+    for (auto& p : pending) {
+      if (p.before && *p.before == p.conf.Serialize()) continue;
+      if (!p.before && p.why.empty()) continue;
       set.edits.push_back(FileEdit{p.path, p.before, p.conf.Serialize(), 0644,
                                    std::string(kFixModprobeVfio), p.why});
     }
@@ -249,44 +215,34 @@ public:
 };
 
 class ModulesLoadFixer : public Fixer {
-public:
+ public:
   std::string_view Id() const override { return kFixModulesLoad; }
   std::string_view Description() const override {
     return "load vhost_net at boot (/etc/modules-load.d/vmprep.conf)";
   }
 
-  std::expected<EditSet, Error>
-  Plan(const Host &host, const FixerOptions &options) const override {
+  std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
-    if (!options.vhost_net)
-      return set;
+    if (!options.vhost_net) return set;
     // Any modules-load.d file or Debian's /etc/modules that already loads it is
     // enough.
-    if (!FindBootLoadEntries(host, "vhost_net").empty())
-      return set;
+    if (!FindBootLoadEntries(host, "vhost_net").empty()) return set;
     const std::string path(kModulesLoadConf);
     auto existing = ReadIfExists(host, path);
-    if (!existing)
-      return std::unexpected(existing.error());
+    if (!existing) return std::unexpected(existing.error());
     std::optional<std::string> before = std::move(*existing);
     std::string after = before.value_or("# Modules vmsetup loads at boot\n");
-    if (!after.empty() && after.back() != '\n')
-      after += '\n';
+    if (!after.empty() && after.back() != '\n') after += '\n';
     after += "vhost_net\n";
-    set.edits.push_back(
-        FileEdit{path, before, after, 0644, std::string(kFixModulesLoad),
-                 "load vhost_net at boot (in-kernel virtio-net for VMs)"});
+    set.edits.push_back(FileEdit{path, before, after, 0644, std::string(kFixModulesLoad),
+                                 "load vhost_net at boot (in-kernel virtio-net for VMs)"});
     return set;
   }
 };
 
-} // namespace
+}  // namespace
 
-std::unique_ptr<Fixer> MakeModprobeVfioFixer() {
-  return std::make_unique<ModprobeVfioFixer>();
-}
-std::unique_ptr<Fixer> MakeModulesLoadFixer() {
-  return std::make_unique<ModulesLoadFixer>();
-}
+std::unique_ptr<Fixer> MakeModprobeVfioFixer() { return std::make_unique<ModprobeVfioFixer>(); }
+std::unique_ptr<Fixer> MakeModulesLoadFixer() { return std::make_unique<ModulesLoadFixer>(); }
 
-} // namespace vmprep
+}  // namespace vmprep

@@ -8,12 +8,10 @@
 
 namespace vmprep {
 
-inline constexpr std::string_view kModprobeVfioConf =
-    "/etc/modprobe.d/vmprep-vfio.conf";
-inline constexpr std::string_view kModulesLoadConf =
-    "/etc/modules-load.d/vmprep.conf";
+inline constexpr std::string_view kModprobeVfioConf = "/etc/modprobe.d/vmprep-vfio.conf";
+inline constexpr std::string_view kModulesLoadConf = "/etc/modules-load.d/vmprep.conf";
 
 std::unique_ptr<Fixer> MakeModprobeVfioFixer();
 std::unique_ptr<Fixer> MakeModulesLoadFixer();
 
-} // namespace vmprep
+}  // namespace vmprep

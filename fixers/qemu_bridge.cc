@@ -4,47 +4,41 @@
 /// unprivileged QEMU can run the helper's check.
 #include "fixers/qemu_bridge.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace vmprep {
 namespace {
 
 bool ValidBridgeName(std::string_view name) {
   // A Linux interface name: 1..15 bytes, no '/', no blanks, not "." or "..".
-  if (name.empty() || name.size() > 15 || name == "." || name == "..")
-    return false;
-  return std::none_of(name.begin(), name.end(), [](char c) {
-    return c == '/' || c == ':' || c <= ' ' || c == 0x7f;
-  });
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return c == '/' || c == ':' || c <= ' ' || c == 0x7f; });
 }
 
 class BridgeFixer : public Fixer {
-public:
+ public:
   std::string_view Id() const override { return kFixQemuBridge; }
   std::string_view Description() const override {
     return "allow the bridges for qemu-bridge-helper (/etc/qemu/bridge.conf)";
   }
 
-  std::expected<EditSet, Error>
-  Plan(const Host &host, const FixerOptions &options) const override {
+  std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
-    if (options.bridges.empty())
-      return set;
+    if (options.bridges.empty()) return set;
     const std::string path(kQemuBridgeConf);
-    for (const auto &b : options.bridges) {
+    for (const auto& b : options.bridges) {
       if (!ValidBridgeName(b)) {
-        return std::unexpected(
-            Error{"", 0,
-                  fmt::format("'{}' is not a bridge interface name; expected "
-                              "1-15 characters without '/', ':' or blanks",
-                              b)});
+        return std::unexpected(Error{"", 0,
+                                     fmt::format("'{}' is not a bridge interface name; expected "
+                                                 "1-15 characters without '/', ':' or blanks",
+                                                 b)});
       }
     }
     auto existing = ReadIfExists(host, path);
-    if (!existing)
-      return std::unexpected(existing.error());
+    if (!existing) return std::unexpected(existing.error());
     std::optional<std::string> before = std::move(*existing);
     // What the helper already allows: `allow NAME` / `allow all`, here and in
     // files named by `include` (read the same way, one level, as the helper
@@ -53,47 +47,37 @@ public:
     auto collect = [&](std::string_view text, bool follow) {
       for (auto line : SplitLines(text)) {
         auto words = SplitWords(Trim(line));
-        if (words.size() != 2)
-          continue;
-        if (words[0] == "allow")
-          allowed.emplace_back(words[1]);
+        if (words.size() != 2) continue;
+        if (words[0] == "allow") allowed.emplace_back(words[1]);
         if (words[0] == "include" && follow) {
           if (auto inc = host.Read(Root::kConfig, words[1], 1 << 20)) {
             for (auto l2 : SplitLines(*inc)) {
               auto w2 = SplitWords(Trim(l2));
-              if (w2.size() == 2 && w2[0] == "allow")
-                allowed.emplace_back(w2[1]);
+              if (w2.size() == 2 && w2[0] == "allow") allowed.emplace_back(w2[1]);
             }
           }
         }
       }
     };
-    if (before)
-      collect(*before, true);
-    bool all =
-        std::find(allowed.begin(), allowed.end(), "all") != allowed.end();
+    if (before) collect(*before, true);
+    bool all = std::find(allowed.begin(), allowed.end(), "all") != allowed.end();
     std::string add;
-    for (const auto &b : options.bridges) {
-      if (all || std::find(allowed.begin(), allowed.end(), b) != allowed.end())
-        continue;
-      if (add.find("allow " + b + "\n") != std::string::npos)
-        continue;
+    for (const auto& b : options.bridges) {
+      if (all || std::find(allowed.begin(), allowed.end(), b) != allowed.end()) continue;
+      if (add.find("allow " + b + "\n") != std::string::npos) continue;
       add += "allow " + b + "\n";
     }
     if (!add.empty()) {
       std::string after = before.value_or("");
-      if (!after.empty() && after.back() != '\n')
-        after += '\n';
+      if (!after.empty() && after.back() != '\n') after += '\n';
       after += add;
-      set.edits.push_back(
-          FileEdit{path, before, after, 0644, std::string(kFixQemuBridge),
-                   before ? "qemu-bridge-helper may attach VMs to these bridges"
-                          : "qemu-bridge-helper may attach VMs to these "
-                            "bridges (/etc/qemu is created "
-                            "0755)"});
+      set.edits.push_back(FileEdit{path, before, after, 0644, std::string(kFixQemuBridge),
+                                   before ? "qemu-bridge-helper may attach VMs to these bridges"
+                                          : "qemu-bridge-helper may attach VMs to these "
+                                            "bridges (/etc/qemu is created "
+                                            "0755)"});
     }
-    if (auto dir = host.Stat(Root::kConfig, "/etc/qemu");
-        dir && (dir->mode & 07777) != 0755) {
+    if (auto dir = host.Stat(Root::kConfig, "/etc/qemu"); dir && (dir->mode & 07777) != 0755) {
       set.notes.push_back(
           fmt::format("/etc/qemu has mode {:04o}; qemu-bridge-helper needs it "
                       "readable: chmod 755 /etc/qemu",
@@ -103,10 +87,8 @@ public:
   }
 };
 
-} // namespace
+}  // namespace
 
-std::unique_ptr<Fixer> MakeBridgeFixer() {
-  return std::make_unique<BridgeFixer>();
-}
+std::unique_ptr<Fixer> MakeBridgeFixer() { return std::make_unique<BridgeFixer>(); }
 
-} // namespace vmprep
+}  // namespace vmprep

@@ -11,4 +11,4 @@ inline constexpr std::string_view kQemuBridgeConf = "/etc/qemu/bridge.conf";
 
 std::unique_ptr<Fixer> MakeBridgeFixer();
 
-} // namespace vmprep
+}  // namespace vmprep

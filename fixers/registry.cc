@@ -2,11 +2,11 @@
 // missing silently (tests/fixers/registry_test.cc checks the ids against
 // system/fixer_ids.h).
 #include "fixers/fixer.h"
-#include "fixers/qemu_bridge.h"
-#include "fixers/kernel_cmdline.h"
 #include "fixers/hugepages.h"
 #include "fixers/initramfs.h"
+#include "fixers/kernel_cmdline.h"
 #include "fixers/modprobe_vfio.h"
+#include "fixers/qemu_bridge.h"
 #include "fixers/vfio_bind.h"
 #include "fixers/xorg.h"
 
@@ -28,4 +28,4 @@ std::vector<std::unique_ptr<Fixer>> MakeAllFixers() {
   return fixers;
 }
 
-} // namespace vmprep
+}  // namespace vmprep

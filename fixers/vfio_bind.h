@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/host.h"
-#include "system/topology.h"
 #include "fixers/fixer.h"
+#include "system/topology.h"
 
 namespace vmprep {
 
@@ -27,12 +27,12 @@ struct VfioSelection {
 
 // Reads the runtime root's PCI devices. A chosen address that does not exist,
 // or a function without vendor:device, is an Error naming it.
-std::expected<VfioSelection, Error>
-SelectVfioTargets(const Host &host, const FixerOptions &options);
+std::expected<VfioSelection, Error> SelectVfioTargets(const Host& host,
+                                                      const FixerOptions& options);
 
 // "8086:10d3" (lower-case hex, as lspci -n prints).
-std::string VendorDeviceText(const PciDevice &device);
+std::string VendorDeviceText(const PciDevice& device);
 
 std::unique_ptr<Fixer> MakeVfioBindFixer();
 
-} // namespace vmprep
+}  // namespace vmprep

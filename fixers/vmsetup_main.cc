@@ -13,11 +13,11 @@
 
 #include "core/host.h"
 #include "core/text.h"
-#include "system/topology.h"
 #include "fixers/edit.h"
 #include "fixers/fixer.h"
 #include "fixers/post_actions.h"
 #include "fixers/transaction.h"
+#include "system/topology.h"
 
 namespace {
 

@@ -8,10 +8,10 @@
 /// /etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf.
 #include "fixers/xorg.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "core/dropins.h"
 #include "fixers/vfio_bind.h"
@@ -27,116 +27,98 @@ struct XFile {
   bool changed = false;
 };
 
-bool SameBus(const std::optional<std::string> &bus_id, const PciAddress &a) {
-  if (!bus_id)
-    return false;
+bool SameBus(const std::optional<std::string>& bus_id, const PciAddress& a) {
+  if (!bus_id) return false;
   auto parsed = ParseBusId(*bus_id);
   return parsed && *parsed == PciBusId{a.domain, a.bus, a.device, a.function};
 }
 
-XFile *LastWith(std::vector<XFile> &files, std::string_view section) {
-  XFile *last = nullptr;
-  for (auto &f : files)
-    for (const auto &s : f.conf.sections())
-      if (XorgNameEqual(s.name, section))
-        last = &f;
+XFile* LastWith(std::vector<XFile>& files, std::string_view section) {
+  XFile* last = nullptr;
+  for (auto& f : files)
+    for (const auto& s : f.conf.sections())
+      if (XorgNameEqual(s.name, section)) last = &f;
   return last;
 }
 
 // The Xorg driver for a Device section we write: the vendor drivers for their
 // kernel drivers, modesetting (which drives any KMS device) otherwise.
-std::string XorgDriverFor(const PciDevice &gpu) {
-  if (gpu.driver == "nvidia")
-    return "nvidia";
-  if (gpu.driver == "amdgpu")
-    return "amdgpu";
+std::string XorgDriverFor(const PciDevice& gpu) {
+  if (gpu.driver == "nvidia") return "nvidia";
+  if (gpu.driver == "amdgpu") return "amdgpu";
   return "modesetting";
 }
 
 class XorgFixer : public Fixer {
-public:
+ public:
   std::string_view Id() const override { return kFixXorg; }
   std::string_view Description() const override {
     return "keep Xorg on the host GPU (IsolateDevice, BusID)";
   }
 
-  std::expected<EditSet, Error>
-  Plan(const Host &host, const FixerOptions &options) const override {
+  std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
-    if (!options.xorg)
-      return set;
+    if (!options.xorg) return set;
     auto sel = SelectVfioTargets(host, options);
-    if (!sel)
-      return std::unexpected(sel.error());
-    auto is_target = [&](const PciAddress &a) {
+    if (!sel) return std::unexpected(sel.error());
+    auto is_target = [&](const PciAddress& a) {
       return std::any_of(sel->targets.begin(), sel->targets.end(),
-                         [&](const PciDevice &t) { return t.address == a; });
+                         [&](const PciDevice& t) { return t.address == a; });
     };
-    const PciDevice *gpu = nullptr;
-    for (const PciDevice *d : sel->topology.Displays()) {
-      if (is_target(d->address))
-        continue;
-      if (!gpu ||
-          (d->boot_vga.value_or(false) && !gpu->boot_vga.value_or(false)))
-        gpu = d;
+    const PciDevice* gpu = nullptr;
+    for (const PciDevice* d : sel->topology.Displays()) {
+      if (is_target(d->address)) continue;
+      if (!gpu || (d->boot_vga.value_or(false) && !gpu->boot_vga.value_or(false))) gpu = d;
     }
     if (!gpu) {
-      set.notes.push_back("xorg: no display device stays with the host; "
-                          "nothing for Xorg to use");
+      set.notes.push_back(
+          "xorg: no display device stays with the host; "
+          "nothing for Xorg to use");
       return set;
     }
-    const PciAddress &ga = gpu->address;
-    const std::string bus_id =
-        BusIdFromPci(ga.bus, ga.device, ga.function, ga.domain);
+    const PciAddress& ga = gpu->address;
+    const std::string bus_id = BusIdFromPci(ga.bus, ga.device, ga.function, ga.domain);
 
     std::vector<std::string> paths;
-    if (host.Exists(Root::kConfig, "/etc/X11/xorg.conf"))
-      paths.push_back("/etc/X11/xorg.conf");
-    for (auto &f : DropInFiles(host, Root::kConfig, {"/etc/X11/xorg.conf.d"}))
-      paths.push_back(f);
+    if (host.Exists(Root::kConfig, "/etc/X11/xorg.conf")) paths.push_back("/etc/X11/xorg.conf");
+    for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/X11/xorg.conf.d"})) paths.push_back(f);
     std::vector<XFile> files;
-    for (const auto &p : paths) {
+    for (const auto& p : paths) {
       auto text = host.Read(Root::kConfig, p, 1 << 20);
-      if (!text)
-        return std::unexpected(text.error());
+      if (!text) return std::unexpected(text.error());
       auto conf = XorgConf::Parse(*text, p);
-      if (!conf)
-        return std::unexpected(conf.error());
+      if (!conf) return std::unexpected(conf.error());
       files.push_back({p, *text, std::move(*conf)});
     }
 
     // The Device section that drives the host GPU.
     struct Dev {
       size_t file;
-      const XorgSection *section;
+      const XorgSection* section;
     };
     std::vector<Dev> devices;
     for (size_t i = 0; i < files.size(); ++i)
-      for (const auto &s : files[i].conf.sections())
-        if (XorgNameEqual(s.name, "Device"))
-          devices.push_back({i, &s});
-    bool have_device =
-        std::any_of(devices.begin(), devices.end(), [&](const Dev &d) {
-          return SameBus(d.section->First("BusID"), ga);
-        });
+      for (const auto& s : files[i].conf.sections())
+        if (XorgNameEqual(s.name, "Device")) devices.push_back({i, &s});
+    bool have_device = std::any_of(devices.begin(), devices.end(), [&](const Dev& d) {
+      return SameBus(d.section->First("BusID"), ga);
+    });
     bool need_own_device = false;
     if (!have_device) {
-      for (const Dev &d : devices) {
+      for (const Dev& d : devices) {
         auto b = d.section->First("BusID");
-        if (!b)
-          continue;
+        if (!b) continue;
         auto parsed = ParseBusId(*b);
-        for (const PciDevice &t : sel->targets) {
-          if (parsed &&
-              *parsed == PciBusId{t.address.domain, t.address.bus,
-                                  t.address.device, t.address.function}) {
-            return std::unexpected(Error{
-                files[d.file].path, d.section->line,
-                fmt::format("Device \"{}\" drives {} ({}), which goes to the "
-                            "VM; expected the "
-                            "host GPU's BusID \"{}\" (and its driver) there",
-                            d.section->Identifier().value_or("?"), *b,
-                            t.address.ToString(), bus_id)});
+        for (const PciDevice& t : sel->targets) {
+          if (parsed && *parsed == PciBusId{t.address.domain, t.address.bus, t.address.device,
+                                            t.address.function}) {
+            return std::unexpected(
+                Error{files[d.file].path, d.section->line,
+                      fmt::format("Device \"{}\" drives {} ({}), which goes to the "
+                                  "VM; expected the "
+                                  "host GPU's BusID \"{}\" (and its driver) there",
+                                  d.section->Identifier().value_or("?"), *b, t.address.ToString(),
+                                  bus_id)});
           }
         }
       }
@@ -145,109 +127,95 @@ public:
       } else if (devices.size() == 1 && !devices[0].section->First("BusID")) {
         auto id = devices[0].section->Identifier();
         if (!id) {
-          return std::unexpected(
-              Error{files[devices[0].file].path, devices[0].section->line,
-                    "Device section without Identifier; expected one"});
+          return std::unexpected(Error{files[devices[0].file].path, devices[0].section->line,
+                                       "Device section without Identifier; expected one"});
         }
-        XFile &f = files[devices[0].file];
+        XFile& f = files[devices[0].file];
         auto r = f.conf.SetBusId(*id, bus_id);
-        if (!r)
-          return std::unexpected(r.error());
+        if (!r) return std::unexpected(r.error());
         f.changed |= *r;
       } else {
-        const Dev &d = devices[0];
-        return std::unexpected(Error{
-            files[d.file].path, d.section->line,
-            fmt::format(
-                "{} Device sections, none with the host GPU's BusID \"{}\" "
-                "({}); cannot "
-                "tell which one drives it: set BusID \"{}\" in that section",
-                devices.size(), bus_id, ga.ToString(), bus_id)});
+        const Dev& d = devices[0];
+        return std::unexpected(
+            Error{files[d.file].path, d.section->line,
+                  fmt::format("{} Device sections, none with the host GPU's BusID \"{}\" "
+                              "({}); cannot "
+                              "tell which one drives it: set BusID \"{}\" in that section",
+                              devices.size(), bus_id, ga.ToString(), bus_id)});
       }
     }
 
     // IsolateDevice in the first ServerLayout (the one Xorg uses), else in
     // ServerFlags.
-    XFile *layout = nullptr;
-    for (auto &f : files) {
+    XFile* layout = nullptr;
+    for (auto& f : files) {
       if (std::any_of(f.conf.sections().begin(), f.conf.sections().end(),
-                      [](const XorgSection &s) {
-                        return XorgNameEqual(s.name, "ServerLayout");
-                      })) {
+                      [](const XorgSection& s) { return XorgNameEqual(s.name, "ServerLayout"); })) {
         layout = &f;
         break;
       }
     }
     const std::string own(kXorgHostGpuConf);
-    auto own_file = std::find_if(files.begin(), files.end(),
-                                 [&](auto &f) { return f.path == own; });
+    auto own_file =
+        std::find_if(files.begin(), files.end(), [&](auto& f) { return f.path == own; });
     if (layout) {
-      auto r = layout->conf.SetOption("ServerLayout", "IsolateDevice", bus_id,
-                                      false);
-      if (!r)
-        return std::unexpected(r.error());
+      auto r = layout->conf.SetOption("ServerLayout", "IsolateDevice", bus_id, false);
+      if (!r) return std::unexpected(r.error());
       layout->changed |= *r;
-    } else if (XFile *flags = LastWith(files, "ServerFlags")) {
+    } else if (XFile* flags = LastWith(files, "ServerFlags")) {
       // Xorg keeps one ServerFlags section, the last one it reads: add to that
       // one.
-      auto r =
-          flags->conf.SetOption("ServerFlags", "IsolateDevice", bus_id, false);
-      if (!r)
-        return std::unexpected(r.error());
+      auto r = flags->conf.SetOption("ServerFlags", "IsolateDevice", bus_id, false);
+      if (!r) return std::unexpected(r.error());
       flags->changed |= *r;
     } else if (!files.empty() && files[0].path == "/etc/X11/xorg.conf") {
-      auto r =
-          files[0].conf.SetOption("ServerFlags", "IsolateDevice", bus_id, true);
-      if (!r)
-        return std::unexpected(r.error());
+      auto r = files[0].conf.SetOption("ServerFlags", "IsolateDevice", bus_id, true);
+      if (!r) return std::unexpected(r.error());
       files[0].changed |= *r;
     } else if (own_file != files.end()) {
-      auto r = own_file->conf.SetOption("ServerFlags", "IsolateDevice", bus_id,
-                                        true);
-      if (!r)
-        return std::unexpected(r.error());
+      auto r = own_file->conf.SetOption("ServerFlags", "IsolateDevice", bus_id, true);
+      if (!r) return std::unexpected(r.error());
       own_file->changed |= *r;
     } else {
-      std::string text = "# Keep Xorg on the host GPU; the others go to VMs "
-                         "(written by vmsetup)\n";
+      std::string text =
+          "# Keep Xorg on the host GPU; the others go to VMs "
+          "(written by vmsetup)\n";
       if (need_own_device) {
-        text += fmt::format("Section \"Device\"\n    Identifier "
-                            "\"vmprep-host-gpu\"\n    Driver \"{}\"\n"
-                            "    BusID \"{}\"\nEndSection\n\n",
-                            XorgDriverFor(*gpu), bus_id);
+        text += fmt::format(
+            "Section \"Device\"\n    Identifier "
+            "\"vmprep-host-gpu\"\n    Driver \"{}\"\n"
+            "    BusID \"{}\"\nEndSection\n\n",
+            XorgDriverFor(*gpu), bus_id);
       }
-      text += fmt::format("Section \"ServerFlags\"\n    Option "
-                          "\"IsolateDevice\" \"{}\"\nEndSection\n",
-                          bus_id);
+      text += fmt::format(
+          "Section \"ServerFlags\"\n    Option "
+          "\"IsolateDevice\" \"{}\"\nEndSection\n",
+          bus_id);
       set.edits.push_back(
           FileEdit{own, std::nullopt, text, 0644, std::string(kFixXorg),
-                   fmt::format("Xorg uses and resets only the host GPU {}",
-                               ga.ToString())});
+                   fmt::format("Xorg uses and resets only the host GPU {}", ga.ToString())});
       need_own_device = false;
     }
     if (need_own_device) {
       // Configuration exists but names no Device at all: Xorg autoconfigures,
       // so pin it.
-      return std::unexpected(
-          Error{files.empty() ? own : files[0].path, 0,
-                fmt::format("no Device section; expected one with BusID \"{}\" "
-                            "for the host GPU",
-                            bus_id)});
+      return std::unexpected(Error{files.empty() ? own : files[0].path, 0,
+                                   fmt::format("no Device section; expected one with BusID \"{}\" "
+                                               "for the host GPU",
+                                               bus_id)});
     }
-    for (auto &f : files) {
-      if (!f.changed)
-        continue;
-      set.edits.push_back(FileEdit{
-          f.path, f.before, f.conf.Serialize(), 0644, std::string(kFixXorg),
-          fmt::format("Xorg uses and resets only the host GPU {}",
-                      ga.ToString())});
+    for (auto& f : files) {
+      if (!f.changed) continue;
+      set.edits.push_back(
+          FileEdit{f.path, f.before, f.conf.Serialize(), 0644, std::string(kFixXorg),
+                   fmt::format("Xorg uses and resets only the host GPU {}", ga.ToString())});
     }
     return set;
   }
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Fixer> MakeXorgFixer() { return std::make_unique<XorgFixer>(); }
 
-} // namespace vmprep
+}  // namespace vmprep

@@ -7,9 +7,8 @@
 
 namespace vmprep {
 
-inline constexpr std::string_view kXorgHostGpuConf =
-    "/etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf";
+inline constexpr std::string_view kXorgHostGpuConf = "/etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf";
 
 std::unique_ptr<Fixer> MakeXorgFixer();
 
-} // namespace vmprep
+}  // namespace vmprep

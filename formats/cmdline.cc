@@ -6,8 +6,7 @@ namespace vmprep {
 namespace {
 
 bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
 std::string StripQuotes(std::string_view s) {
@@ -22,14 +21,11 @@ std::string StripQuotes(std::string_view s) {
 std::string CmdlineKey(std::string_view token) {
   size_t eq = token.find('=');
   std::string key = StripQuotes(token.substr(0, eq));
-  if (key.find('.') != std::string::npos)
-    std::replace(key.begin(), key.end(), '-', '_');
+  if (key.find('.') != std::string::npos) std::replace(key.begin(), key.end(), '-', '_');
   return key;
 }
 
-bool CmdlineHasValue(std::string_view token) {
-  return token.find('=') != std::string_view::npos;
-}
+bool CmdlineHasValue(std::string_view token) { return token.find('=') != std::string_view::npos; }
 
 std::string CmdlineValue(std::string_view token) {
   size_t eq = token.find('=');
@@ -77,16 +73,14 @@ void Cmdline::Split() {
 
 std::vector<std::string> Cmdline::Tokens() const {
   std::vector<std::string> out;
-  for (const Span& s : tokens_)
-    out.push_back(text_.substr(s.begin, s.end - s.begin));
+  for (const Span& s : tokens_) out.push_back(text_.substr(s.begin, s.end - s.begin));
   return out;
 }
 
 int Cmdline::FindLast(std::string_view key) const {
   std::string want = CmdlineKey(key);
   for (int i = static_cast<int>(tokens_.size()) - 1; i >= 0; --i) {
-    std::string_view tok(text_.data() + tokens_[i].begin,
-                         tokens_[i].end - tokens_[i].begin);
+    std::string_view tok(text_.data() + tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
     if (CmdlineKey(tok) == want) return i;
   }
   return -1;
@@ -95,8 +89,8 @@ int Cmdline::FindLast(std::string_view key) const {
 std::string Cmdline::Get(std::string_view key) const {
   int i = FindLast(key);
   if (i < 0) return "";
-  return CmdlineValue(std::string_view(text_).substr(
-      tokens_[i].begin, tokens_[i].end - tokens_[i].begin));
+  return CmdlineValue(
+      std::string_view(text_).substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin));
 }
 
 void Cmdline::ReplaceToken(size_t index, std::string_view replacement) {
@@ -137,8 +131,7 @@ bool Cmdline::Set(std::string_view token) {
   int first = -1;
   bool changed = false;
   for (size_t i = 0; i < tokens_.size();) {
-    std::string tok =
-        text_.substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
+    std::string tok = text_.substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
     if (CmdlineKey(tok) != key) {
       ++i;
       continue;
@@ -171,29 +164,24 @@ bool Cmdline::Remove(std::string_view key) {
   return changed;
 }
 
-bool Cmdline::MergeList(std::string_view key,
-                        const std::vector<std::string>& items) {
+bool Cmdline::MergeList(std::string_view key, const std::vector<std::string>& items) {
   int i = FindLast(key);
   if (i < 0) {
     std::vector<std::string> unique;
     for (const std::string& item : items)
-      if (!item.empty() &&
-          std::find(unique.begin(), unique.end(), item) == unique.end())
+      if (!item.empty() && std::find(unique.begin(), unique.end(), item) == unique.end())
         unique.push_back(item);
     std::string joined;
-    for (const std::string& item : unique)
-      joined += (joined.empty() ? "" : ",") + item;
+    for (const std::string& item : unique) joined += (joined.empty() ? "" : ",") + item;
     if (joined.empty()) return false;
     Append(std::string(key) + "=" + joined);
     return true;
   }
-  std::string tok =
-      text_.substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
+  std::string tok = text_.substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
   std::vector<std::string> have = SplitCommaList(CmdlineValue(tok));
   std::string added;
   for (const std::string& item : items) {
-    if (item.empty() || std::find(have.begin(), have.end(), item) != have.end())
-      continue;
+    if (item.empty() || std::find(have.begin(), have.end(), item) != have.end()) continue;
     have.push_back(item);
     added += ',' + item;
   }

@@ -23,14 +23,12 @@ std::string ParamKey(std::string_view token) {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 std::string QuoteParamValue(std::string_view value) {
-  if (value.find_first_of(" \t") == std::string_view::npos)
-    return std::string(value);
+  if (value.find_first_of(" \t") == std::string_view::npos) return std::string(value);
   return "\"" + std::string(value) + "\"";
 }
 
@@ -103,8 +101,7 @@ std::expected<void, Error> ModprobeConf::ParseAll() {
         if (!quoted && IsDelim(decoded[k])) break;
         if (decoded[k] == '"') quoted = !quoted;
       }
-      ln.tokens.push_back({raw[start].first, raw[k - 1].second,
-                           decoded.substr(start, k - start)});
+      ln.tokens.push_back({raw[start].first, raw[k - 1].second, decoded.substr(start, k - start)});
     }
     if (!decoded.empty() && decoded[0] != '#') {
       auto [cb, ce] = NextField(decoded, 0);
@@ -118,15 +115,12 @@ std::expected<void, Error> ModprobeConf::ParseAll() {
         std::string field = valid ? decoded.substr(mb, me - mb) : std::string();
         // strtok_r(NULL, "") returns what follows the delimiter after the
         // module name, or NULL when nothing does.
-        std::string rest = me + 1 < decoded.size() && valid
-                               ? decoded.substr(me + 1)
-                               : std::string();
-        if (cmd == "options" || cmd == "install" || cmd == "remove" ||
-            cmd == "softdep") {
+        std::string rest =
+            me + 1 < decoded.size() && valid ? decoded.substr(me + 1) : std::string();
+        if (cmd == "options" || cmd == "install" || cmd == "remove" || cmd == "softdep") {
           valid = valid && !rest.empty();
           rec.module = ModuleName(field);
-          if (cmd == "options")
-            std::replace(rest.begin(), rest.end(), '\t', ' ');
+          if (cmd == "options") std::replace(rest.begin(), rest.end(), '\t', ' ');
           rec.rest = rest;
         } else if (cmd == "blacklist") {
           rec.module = ModuleName(field);
@@ -151,8 +145,7 @@ std::expected<void, Error> ModprobeConf::ParseAll() {
   return {};
 }
 
-std::vector<std::string> ModprobeConf::OptionTexts(
-    std::string_view module) const {
+std::vector<std::string> ModprobeConf::OptionTexts(std::string_view module) const {
   std::vector<std::string> out;
   std::string m = ModuleName(module);
   for (const auto& r : records_)
@@ -160,8 +153,8 @@ std::vector<std::string> ModprobeConf::OptionTexts(
   return out;
 }
 
-std::optional<ModprobeConf::ParamHit> ModprobeConf::FindParam(
-    std::string_view module, std::string_view param) const {
+std::optional<ModprobeConf::ParamHit> ModprobeConf::FindParam(std::string_view module,
+                                                              std::string_view param) const {
   std::optional<ParamHit> hit;
   std::string m = ModuleName(module);
   std::string key = ParamKey(param);
@@ -183,8 +176,7 @@ std::optional<std::string> ModprobeConf::Param(std::string_view module,
   return CmdlineValue(lines_[hit->line_index].tokens[hit->token_index].text);
 }
 
-std::optional<ModprobeSoftdep> ModprobeConf::Softdep(
-    std::string_view module) const {
+std::optional<ModprobeSoftdep> ModprobeConf::Softdep(std::string_view module) const {
   std::string m = ModuleName(module);
   for (const auto& r : records_) {
     if (r.command != "softdep" || r.module != m) continue;
@@ -211,34 +203,28 @@ std::optional<ModprobeSoftdep> ModprobeConf::Softdep(
 
 bool ModprobeConf::IsBlacklisted(std::string_view module) const {
   std::string m = ModuleName(module);
-  return std::any_of(records_.begin(), records_.end(), [&](const auto& r) {
-    return r.command == "blacklist" && r.module == m;
-  });
+  return std::any_of(records_.begin(), records_.end(),
+                     [&](const auto& r) { return r.command == "blacklist" && r.module == m; });
 }
 
-std::optional<std::string> ModprobeConf::InstallCommand(
-    std::string_view module) const {
+std::optional<std::string> ModprobeConf::InstallCommand(std::string_view module) const {
   std::string m = ModuleName(module);
   for (const auto& r : records_)
     if (r.command == "install" && r.module == m) return r.rest;
   return std::nullopt;
 }
 
-std::optional<size_t> ModprobeConf::LastOptionsLine(
-    std::string_view module) const {
+std::optional<size_t> ModprobeConf::LastOptionsLine(std::string_view module) const {
   std::optional<size_t> last;
   std::string m = ModuleName(module);
   for (size_t li = 0; li < lines_.size(); ++li)
-    if (lines_[li].record >= 0 &&
-        records_[lines_[li].record].command == "options" &&
+    if (lines_[li].record >= 0 && records_[lines_[li].record].command == "options" &&
         records_[lines_[li].record].module == m)
       last = li;
   return last;
 }
 
-bool ModprobeConf::HasCr(const Line& ln) const {
-  return text_.find('\r', ln.begin) < ln.end;
-}
+bool ModprobeConf::HasCr(const Line& ln) const { return text_.find('\r', ln.begin) < ln.end; }
 
 std::string ModprobeConf::AppendLineSplicePrefix() const {
   if (text_.empty() || text_.back() == '\n') return "";
@@ -254,31 +240,26 @@ std::expected<bool, Error> ModprobeConf::Commit(
   auto reparsed = Parse(text, path_);
   if (!reparsed) return std::unexpected(reparsed.error());
   if (!check(*reparsed))
-    return std::unexpected(At(0, std::string(what) + " for " +
-                                     std::string(module) +
+    return std::unexpected(At(0, std::string(what) + " for " + std::string(module) +
                                      " did not read back as intended; file "
                                      "left unchanged"));
   std::string m = ModuleName(module);
   auto others = [&](const ModprobeConf& c) {
     std::vector<std::string> out;
     for (const auto& r : c.records_)
-      if (r.module != m)
-        out.push_back(r.command + " " + r.module + " " + r.target + " " +
-                      r.rest);
+      if (r.module != m) out.push_back(r.command + " " + r.module + " " + r.target + " " + r.rest);
     return out;
   };
   if (others(*reparsed) != others(*this) ||
       reparsed->ignored_lines_.size() != ignored_lines_.size())
-    return std::unexpected(At(0, std::string(what) + " for " +
-                                     std::string(module) +
+    return std::unexpected(At(0, std::string(what) + " for " + std::string(module) +
                                      " would change other lines; file left "
                                      "unchanged"));
   *this = std::move(*reparsed);
   return true;
 }
 
-std::expected<bool, Error> ModprobeConf::SetParam(std::string_view module,
-                                                  std::string_view param,
+std::expected<bool, Error> ModprobeConf::SetParam(std::string_view module, std::string_view param,
                                                   std::string_view value) {
   std::string want(value);
   auto check = [&](const ModprobeConf& c) {
@@ -290,17 +271,14 @@ std::expected<bool, Error> ModprobeConf::SetParam(std::string_view module,
     const Token& tok = lines_[hit->line_index].tokens[hit->token_index];
     if (CmdlineValue(tok.text) == value) return false;
     if (HasCr(lines_[hit->line_index]))
-      return std::unexpected(
-          At(lines_[hit->line_index].line, std::string(kCrRefusal)));
+      return std::unexpected(At(lines_[hit->line_index].line, std::string(kCrRefusal)));
     if (text_.compare(tok.begin, tok.end - tok.begin, tok.text) != 0)
       return std::unexpected(
           At(lines_[hit->line_index].line,
-             "'" + tok.text +
-                 "' is written with backslashes; refusing to edit it"));
+             "'" + tok.text + "' is written with backslashes; refusing to edit it"));
     std::string key_as_written = tok.text.substr(0, tok.text.find('='));
-    return Commit(
-        {tok.begin, tok.end, key_as_written + "=" + QuoteParamValue(value)},
-        module, "setting " + std::string(param), check);
+    return Commit({tok.begin, tok.end, key_as_written + "=" + QuoteParamValue(value)}, module,
+                  "setting " + std::string(param), check);
   }
   if (auto li = LastOptionsLine(module)) {
     const Line& ln = lines_[*li];
@@ -312,29 +290,25 @@ std::expected<bool, Error> ModprobeConf::SetParam(std::string_view module,
         at = ln.tokens[ti - 1].end;
         break;
       }
-    return Commit({at, at, " " + token}, module,
-                  "setting " + std::string(param), check);
+    return Commit({at, at, " " + token}, module, "setting " + std::string(param), check);
   }
   // Always LF: kmod would keep a '\r' in the last word of the line.
   std::string nl = "\n";
   return Commit({text_.size(), text_.size(),
-                 AppendLineSplicePrefix() + "options " + std::string(module) +
-                     " " + token + nl},
+                 AppendLineSplicePrefix() + "options " + std::string(module) + " " + token + nl},
                 module, "setting " + std::string(param), check);
 }
 
-std::expected<bool, Error> ModprobeConf::MergeListParam(
-    std::string_view module, std::string_view param,
-    const std::vector<std::string>& items) {
+std::expected<bool, Error> ModprobeConf::MergeListParam(std::string_view module,
+                                                        std::string_view param,
+                                                        const std::vector<std::string>& items) {
   auto current = Param(module, param);
-  std::vector<std::string> list =
-      current ? SplitCommaList(*current) : std::vector<std::string>{};
+  std::vector<std::string> list = current ? SplitCommaList(*current) : std::vector<std::string>{};
   bool changed = false;
   for (const std::string& item : items) {
     if (item.empty()) continue;
-    bool have = std::any_of(list.begin(), list.end(), [&](const auto& x) {
-      return Lower(x) == Lower(item);
-    });
+    bool have = std::any_of(list.begin(), list.end(),
+                            [&](const auto& x) { return Lower(x) == Lower(item); });
     if (!have) {
       list.push_back(item);
       changed = true;
@@ -350,9 +324,8 @@ std::expected<bool, Error> ModprobeConf::AddSoftdepPre(std::string_view module,
   std::string want = ModuleName(dep);
   auto check = [&](const ModprobeConf& c) {
     auto sd = c.Softdep(module);
-    return sd &&
-           std::any_of(sd->pre.begin(), sd->pre.end(),
-                       [&](const auto& p) { return ModuleName(p) == want; });
+    return sd && std::any_of(sd->pre.begin(), sd->pre.end(),
+                             [&](const auto& p) { return ModuleName(p) == want; });
   };
   if (check(*this)) return false;
   std::string m = ModuleName(module);
@@ -370,22 +343,18 @@ std::expected<bool, Error> ModprobeConf::AddSoftdepPre(std::string_view module,
     if (pre) {
       size_t last = *pre;
       for (size_t ti = *pre + 1;
-           ti < ln.tokens.size() && ln.tokens[ti].text != "post:" &&
-           ln.tokens[ti].text != "pre:";
+           ti < ln.tokens.size() && ln.tokens[ti].text != "post:" && ln.tokens[ti].text != "pre:";
            ++ti)
         last = ti;
       size_t at = ln.tokens[last].end;
-      return Commit({at, at, " " + std::string(dep)}, module, "adding softdep",
-                    check);
+      return Commit({at, at, " " + std::string(dep)}, module, "adding softdep", check);
     }
     if (ln.tokens.size() <= 2) {
       size_t at = ln.tokens.back().end;
-      return Commit({at, at, " pre: " + std::string(dep)}, module,
-                    "adding softdep", check);
+      return Commit({at, at, " pre: " + std::string(dep)}, module, "adding softdep", check);
     }
     size_t at = ln.tokens[2].begin;
-    return Commit({at, at, "pre: " + std::string(dep) + " "}, module,
-                  "adding softdep", check);
+    return Commit({at, at, "pre: " + std::string(dep) + " "}, module, "adding softdep", check);
   }
   // Always LF: kmod would keep a '\r' in the last word of the line.
   std::string nl = "\n";

@@ -17,7 +17,6 @@
 
 namespace vmprep {
 
-
 // One command as kmod stores it.
 struct ModprobeRecord {
   int line = 0;         // first physical line, 1-based
@@ -34,8 +33,7 @@ struct ModprobeSoftdep {
 
 class ModprobeConf {
  public:
-  static std::expected<ModprobeConf, Error> Parse(std::string_view text,
-                                                  std::string_view path);
+  static std::expected<ModprobeConf, Error> Parse(std::string_view text, std::string_view path);
   const std::string& Serialize() const { return text_; }
 
   // Valid commands in file order. Lines kmod would reject (unknown command,
@@ -49,8 +47,7 @@ class ModprobeConf {
   std::vector<std::string> OptionTexts(std::string_view module) const;
   // The value the module would see for `param` (last one wins), if set.
   // Parameter names compare with '-' == '_' as the kernel does.
-  std::optional<std::string> Param(std::string_view module,
-                                   std::string_view param) const;
+  std::optional<std::string> Param(std::string_view module, std::string_view param) const;
   // The softdep kmod uses for `module` (the first line naming it), if any.
   std::optional<ModprobeSoftdep> Softdep(std::string_view module) const;
   bool IsBlacklisted(std::string_view module) const;
@@ -59,17 +56,14 @@ class ModprobeConf {
   // Edits: true when the text changed, false when it already said so.
   // Sets `param=value` for `module`: replaces the winning token, else appends
   // to the module's last options line, else adds "options <module> p=v".
-  std::expected<bool, Error> SetParam(std::string_view module,
-                                      std::string_view param,
+  std::expected<bool, Error> SetParam(std::string_view module, std::string_view param,
                                       std::string_view value);
   // Adds `items` to the comma list of `param` (vfio-pci ids=): in the winning
   // token, without duplicates; as SetParam when the parameter is not set.
-  std::expected<bool, Error> MergeListParam(
-      std::string_view module, std::string_view param,
-      const std::vector<std::string>& items);
+  std::expected<bool, Error> MergeListParam(std::string_view module, std::string_view param,
+                                            const std::vector<std::string>& items);
   // Makes `dep` a pre: dependency of `module` in the softdep kmod uses.
-  std::expected<bool, Error> AddSoftdepPre(std::string_view module,
-                                           std::string_view dep);
+  std::expected<bool, Error> AddSoftdepPre(std::string_view module, std::string_view dep);
 
  private:
   struct Token {
@@ -91,14 +85,13 @@ class ModprobeConf {
   };
 
   std::expected<void, Error> ParseAll();
-  std::optional<ParamHit> FindParam(std::string_view module,
-                                    std::string_view param) const;
+  std::optional<ParamHit> FindParam(std::string_view module, std::string_view param) const;
   std::optional<size_t> LastOptionsLine(std::string_view module) const;
   // Applies the splice, re-parses, and keeps the result only if `check`
   // accepts it and no record of another module changed.
-  std::expected<bool, Error> Commit(
-      const Splice& splice, std::string_view module, std::string_view what,
-      const std::function<bool(const ModprobeConf&)>& check);
+  std::expected<bool, Error> Commit(const Splice& splice, std::string_view module,
+                                    std::string_view what,
+                                    const std::function<bool(const ModprobeConf&)>& check);
   std::string AppendLineSplicePrefix() const;
   bool HasCr(const Line& ln) const;
   Error At(int line, std::string message) const {

@@ -1,22 +1,20 @@
 #include "formats/shell_vars.h"
 
-#include "core/text.h"
-
 #include <algorithm>
 #include <map>
+
+#include "core/text.h"
 
 namespace vmprep {
 namespace {
 
-bool IsNameStart(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
+bool IsNameStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
 bool IsSafeUnquoted(char c) {
-  return IsNameChar(c) || c == '.' || c == '/' || c == ':' || c == ',' ||
-         c == '=' || c == '+' || c == '@' || c == '%' || c == '-';
+  return IsNameChar(c) || c == '.' || c == '/' || c == ':' || c == ',' || c == '=' || c == '+' ||
+         c == '@' || c == '%' || c == '-';
 }
 
 std::string DoubleQuoteBody(std::string_view s) {
@@ -59,8 +57,7 @@ std::vector<std::string> SplitBlanks(std::string_view s) {
 // quotes, command substitutions and statements end.
 class Reader {
  public:
-  Reader(const std::string& t, const std::vector<size_t>& line_starts,
-         const std::string& path)
+  Reader(const std::string& t, const std::vector<size_t>& line_starts, const std::string& path)
       : t_(t), n_(t.size()), line_starts_(line_starts), path_(path) {}
 
   int LineOf(size_t pos) const {
@@ -70,14 +67,12 @@ class Reader {
   Error Err(size_t pos, std::string msg) const {
     return Error{path_, LineOf(pos), std::move(msg), 0};
   }
-  bool AtCrLf(size_t i) const {
-    return i + 1 < n_ && t_[i] == '\r' && t_[i + 1] == '\n';
-  }
+  bool AtCrLf(size_t i) const { return i + 1 < n_ && t_[i] == '\r' && t_[i + 1] == '\n'; }
   // Unquoted characters that end a word.
   bool EndsWord(size_t i) const {
     char c = t_[i];
-    return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' ||
-           c == '|' || c == '<' || c == '>' || c == '(' || c == ')';
+    return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '<' ||
+           c == '>' || c == '(' || c == ')';
   }
 
   // Skips "...": i points after the opening quote; returns after the closing.
@@ -92,8 +87,7 @@ class Reader {
         auto r = SkipBacktick(i + 1, i);
         if (!r) return r;
         i = *r;
-      } else if (c == '$' && i + 1 < n_ &&
-                 (t_[i + 1] == '(' || t_[i + 1] == '{')) {
+      } else if (c == '$' && i + 1 < n_ && (t_[i + 1] == '(' || t_[i + 1] == '{')) {
         auto r = SkipNested(i + 2, i, t_[i + 1]);
         if (!r) return r;
         i = *r;
@@ -101,14 +95,12 @@ class Reader {
         ++i;
       }
     }
-    return std::unexpected(
-        Err(open, "unterminated double quote; expected a closing '\"'"));
+    return std::unexpected(Err(open, "unterminated double quote; expected a closing '\"'"));
   }
   std::expected<size_t, Error> SkipSingle(size_t i, size_t open) const {
     size_t close = t_.find('\'', i);
     if (close == std::string::npos)
-      return std::unexpected(
-          Err(open, "unterminated single quote; expected a closing \"'\""));
+      return std::unexpected(Err(open, "unterminated single quote; expected a closing \"'\""));
     return close + 1;
   }
   // Skips to after `close`, a backslash escaping the next character (backquotes, $'...').
@@ -129,8 +121,7 @@ class Reader {
     return SkipEscapedUntil(i, open, '`', "unterminated backquote; expected a closing '`'");
   }
   // Skips $( ... ) or ${ ... }: i points after the opening bracket.
-  std::expected<size_t, Error> SkipNested(size_t i, size_t open,
-                                          char kind) const {
+  std::expected<size_t, Error> SkipNested(size_t i, size_t open, char kind) const {
     char opener = kind, closer = kind == '(' ? ')' : '}';
     int depth = 1;
     while (i < n_) {
@@ -146,8 +137,7 @@ class Reader {
         r = SkipDouble(i + 1, i);
       } else if (c == '`') {
         r = SkipBacktick(i + 1, i);
-      } else if (c == '$' && i + 1 < n_ &&
-                 (t_[i + 1] == '(' || t_[i + 1] == '{')) {
+      } else if (c == '$' && i + 1 < n_ && (t_[i + 1] == '(' || t_[i + 1] == '{')) {
         r = SkipNested(i + 2, i, t_[i + 1]);
       } else if (c == opener) {
         ++depth;
@@ -157,14 +147,13 @@ class Reader {
       if (!r) return r;
       i = *r;
     }
-    return std::unexpected(Err(open, std::string("unterminated '$") + kind +
-                                         "'; expected '" + closer + "'"));
+    return std::unexpected(
+        Err(open, std::string("unterminated '$") + kind + "'; expected '" + closer + "'"));
   }
 
   // Handles '$' at i (unquoted or in double quotes). Returns the position after
   // the expansion and sets `expansion`; a lone '$' is literal.
-  std::expected<size_t, Error> Dollar(size_t i, bool in_double,
-                                      std::string* expansion) const {
+  std::expected<size_t, Error> Dollar(size_t i, bool in_double, std::string* expansion) const {
     if (i + 1 >= n_) return i;  // literal
     char c = t_[i + 1];
     if (c == '(' || c == '{') {
@@ -178,8 +167,7 @@ class Reader {
       *expansion = t_.substr(i, j - i);
       return j;
     }
-    if ((c >= '0' && c <= '9') ||
-        std::string_view("@*#?-$!").find(c) != std::string_view::npos) {
+    if ((c >= '0' && c <= '9') || std::string_view("@*#?-$!").find(c) != std::string_view::npos) {
       *expansion = t_.substr(i, 2);
       return i + 2;
     }
@@ -289,8 +277,7 @@ class Reader {
           }
         }
         if (!closed)
-          return std::unexpected(
-              Err(open, "unterminated double quote; expected a closing '\"'"));
+          return std::unexpected(Err(open, "unterminated double quote; expected a closing '\"'"));
       } else if (c == '$' || c == '`') {
         auto r = expansion(i, false);
         if (!r) return std::unexpected(r.error());
@@ -332,8 +319,7 @@ class Reader {
         r = SkipDouble(i + 1, i);
       } else if (c == '`') {
         r = SkipBacktick(i + 1, i);
-      } else if (c == '$' && i + 1 < n_ &&
-                 (t_[i + 1] == '(' || t_[i + 1] == '{')) {
+      } else if (c == '$' && i + 1 < n_ && (t_[i + 1] == '(' || t_[i + 1] == '{')) {
         r = SkipNested(i + 2, i, t_[i + 1]);
       }
       if (!r) return std::unexpected(r.error());
@@ -354,16 +340,16 @@ int DepthChange(std::string_view text) {
   int d = 0;
   std::string word;
   auto flush = [&] {
-    if (word == "if" || word == "for" || word == "while" || word == "until" ||
-        word == "case" || word == "select" || word == "{")
+    if (word == "if" || word == "for" || word == "while" || word == "until" || word == "case" ||
+        word == "select" || word == "{")
       ++d;
     else if (word == "fi" || word == "done" || word == "esac" || word == "}")
       --d;
     word.clear();
   };
   for (char c : text) {
-    if (IsBlank(c) || c == ';' || c == '&' || c == '|' || c == '(' ||
-        c == ')' || c == '\n' || c == '\r') {
+    if (IsBlank(c) || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '\n' ||
+        c == '\r') {
       flush();
     } else {
       word.push_back(c);
@@ -381,8 +367,7 @@ bool RunsOtherCode(std::string_view text) {
     word.clear();
   };
   for (char c : text) {
-    if (IsBlank(c) || c == ';' || c == '&' || c == '|' || c == '(' ||
-        c == ')' || c == '\n') {
+    if (IsBlank(c) || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '\n') {
       flush();
     } else {
       word.push_back(c);
@@ -406,8 +391,7 @@ bool MentionsName(std::string_view text, std::string_view name) {
 }  // namespace
 
 std::string ShellQuote(std::string_view word) {
-  bool safe =
-      !word.empty() && std::all_of(word.begin(), word.end(), IsSafeUnquoted);
+  bool safe = !word.empty() && std::all_of(word.begin(), word.end(), IsSafeUnquoted);
   if (safe) return std::string(word);
   return "\"" + DoubleQuoteBody(word) + "\"";
 }
@@ -416,8 +400,8 @@ Error ShellVarsFile::At(int line, std::string message) const {
   return Error{path_, line, std::move(message), 0};
 }
 
-std::expected<ShellVarsFile, Error> ShellVarsFile::Parse(
-    std::string_view text, std::string_view path) {
+std::expected<ShellVarsFile, Error> ShellVarsFile::Parse(std::string_view text,
+                                                         std::string_view path) {
   ShellVarsFile f;
   f.text_ = std::string(text);
   f.path_ = std::string(path);
@@ -519,8 +503,7 @@ std::expected<void, Error> ShellVarsFile::ParseAll() {
           }
           if (i >= n)
             return std::unexpected(
-                r.Err(value_at,
-                      "array " + a.name + "=( is not closed; expected ')'"));
+                r.Err(value_at, "array " + a.name + "=( is not closed; expected ')'"));
           if (t[i] == ')') {
             a.close_paren = i;
             ++i;
@@ -532,9 +515,8 @@ std::expected<void, Error> ShellVarsFile::ParseAll() {
             continue;
           }
           if (r.EndsWord(i))
-            return std::unexpected(r.Err(i, std::string("unexpected '") + t[i] +
-                                                "' in array " + a.name +
-                                                "; expected words and ')'"));
+            return std::unexpected(r.Err(i, std::string("unexpected '") + t[i] + "' in array " +
+                                                a.name + "; expected words and ')'"));
           auto w = r.Word(i, true);
           if (!w) return std::unexpected(w.error());
           i = w->end;
@@ -570,12 +552,10 @@ std::expected<void, Error> ShellVarsFile::ParseAll() {
     o.line = r.LineOf(start);
     o.text = t.substr(start, *end - start);
     // A here-document's body would be misread as statements.
-    if (o.text.find("<<") != std::string::npos &&
-        o.text.find("<<<") == std::string::npos)
-      return std::unexpected(
-          r.Err(start,
-                "here-document (<<) in a file of assignments; expected only "
-                "assignments and simple commands"));
+    if (o.text.find("<<") != std::string::npos && o.text.find("<<<") == std::string::npos)
+      return std::unexpected(r.Err(start,
+                                   "here-document (<<) in a file of assignments; expected only "
+                                   "assignments and simple commands"));
     depth += DepthChange(o.text);
     if (depth < 0) depth = 0;
     opaque_.push_back(std::move(o));
@@ -594,8 +574,7 @@ std::vector<int> ShellVarsFile::SourcingLines() const {
 std::vector<std::string> ShellVarsFile::Names() const {
   std::vector<std::string> out;
   for (const auto& a : assignments_)
-    if (std::find(out.begin(), out.end(), a.name) == out.end())
-      out.push_back(a.name);
+    if (std::find(out.begin(), out.end(), a.name) == out.end()) out.push_back(a.name);
   return out;
 }
 
@@ -604,37 +583,32 @@ bool ShellVarsFile::IsAssigned(std::string_view name) const {
                      [&](const auto& a) { return a.name == name; });
 }
 
-std::expected<ShellVarsFile::State, Error> ShellVarsFile::Evaluate(
-    std::string_view name) const {
+std::expected<ShellVarsFile::State, Error> ShellVarsFile::Evaluate(std::string_view name) const {
   for (const auto& o : opaque_)
     if (MentionsName(o.text, name))
-      return std::unexpected(
-          At(o.line, "a command we do not interpret mentions " +
-                         std::string(name) + " ('" + o.text.substr(0, 60) +
-                         "'); expected only plain assignments to it"));
+      return std::unexpected(At(o.line, "a command we do not interpret mentions " +
+                                            std::string(name) + " ('" + o.text.substr(0, 60) +
+                                            "'); expected only plain assignments to it"));
   State s;
   for (const auto& a : assignments_) {
     if (a.name != name) continue;
     if (a.depth > 0)
-      return std::unexpected(
-          At(a.line, std::string(name) +
-                         " is assigned inside an if/for/while/case/{ } block, "
-                         "so its value depends on run time; expected a "
-                         "top-level assignment"));
+      return std::unexpected(At(a.line, std::string(name) +
+                                            " is assigned inside an if/for/while/case/{ } block, "
+                                            "so its value depends on run time; expected a "
+                                            "top-level assignment"));
     std::vector<std::string> words;
     if (a.is_array) {
       for (const auto& w : a.elements) {
         if (!w.is_static)
-          return std::unexpected(At(w.line, std::string(name) + " " +
-                                                w.why_not_static +
-                                                "; expected a literal value"));
+          return std::unexpected(At(
+              w.line, std::string(name) + " " + w.why_not_static + "; expected a literal value"));
         words.push_back(w.value);
       }
     } else {
       if (!a.scalar.is_static)
-        return std::unexpected(At(
-            a.scalar.line, std::string(name) + " " + a.scalar.why_not_static +
-                               "; expected a literal value"));
+        return std::unexpected(At(a.scalar.line, std::string(name) + " " + a.scalar.why_not_static +
+                                                     "; expected a literal value"));
     }
     if (a.is_array) {
       if (!a.append) s.elements.clear();
@@ -653,15 +627,13 @@ std::expected<ShellVarsFile::State, Error> ShellVarsFile::Evaluate(
   return s;
 }
 
-std::expected<std::string, Error> ShellVarsFile::Value(
-    std::string_view name) const {
+std::expected<std::string, Error> ShellVarsFile::Value(std::string_view name) const {
   auto s = Evaluate(name);
   if (!s) return std::unexpected(s.error());
   return s->elements.empty() ? std::string() : s->elements[0];
 }
 
-std::expected<std::vector<std::string>, Error> ShellVarsFile::Words(
-    std::string_view name) const {
+std::expected<std::vector<std::string>, Error> ShellVarsFile::Words(std::string_view name) const {
   auto s = Evaluate(name);
   if (!s) return std::unexpected(s.error());
   if (s->array) return s->elements;
@@ -687,13 +659,11 @@ std::vector<size_t> ShellVarsFile::Chain(std::string_view name) const {
 std::expected<ShellVarsFile::Splice, Error> ShellVarsFile::ReplaceDecoded(
     const ShellWord& w, std::string_view value) const {
   if (!w.is_static)
-    return std::unexpected(
-        At(w.line, "value " + w.why_not_static + "; refusing to edit it"));
+    return std::unexpected(At(w.line, "value " + w.why_not_static + "; refusing to edit it"));
   const std::string& old = w.value;
   bool all_unquoted =
       w.empty_context == 'u' &&
-      std::all_of(w.chars.begin(), w.chars.end(),
-                  [](const auto& c) { return c.context == 'u'; });
+      std::all_of(w.chars.begin(), w.chars.end(), [](const auto& c) { return c.context == 'u'; });
   if (old == value) return Splice{w.begin, w.begin, ""};
   if (all_unquoted) {
     // NAME=value keeps its bare style unless the new value needs quotes.
@@ -737,8 +707,7 @@ std::expected<ShellVarsFile::Splice, Error> ShellVarsFile::ReplaceDecoded(
   return Splice{raw_begin, raw_end, body};
 }
 
-ShellVarsFile::Splice ShellVarsFile::RemoveElements(const ShellAssignment& a,
-                                                    size_t first,
+ShellVarsFile::Splice ShellVarsFile::RemoveElements(const ShellAssignment& a, size_t first,
                                                     size_t last) const {
   ShellWord w;
   w.begin = a.elements[first].begin;
@@ -756,20 +725,18 @@ ShellVarsFile::Splice ShellVarsFile::RemoveElements(const ShellAssignment& a,
   return Splice{before, w.end, ""};
 }
 
-std::string ShellVarsFile::NewAssignmentText(
-    std::string_view name, const std::vector<std::string>& words,
-    ShellNewStyle style) const {
+std::string ShellVarsFile::NewAssignmentText(std::string_view name,
+                                             const std::vector<std::string>& words,
+                                             ShellNewStyle style) const {
   std::string out(name);
   out += style.append ? "+=" : "=";
   if (style.array) {
     out += "(";
-    for (size_t i = 0; i < words.size(); ++i)
-      out += (i ? " " : "") + ShellQuote(words[i]);
+    for (size_t i = 0; i < words.size(); ++i) out += (i ? " " : "") + ShellQuote(words[i]);
     out += ")";
   } else {
     std::string joined;
-    for (size_t i = 0; i < words.size(); ++i)
-      joined += (i ? " " : "") + words[i];
+    for (size_t i = 0; i < words.size(); ++i) joined += (i ? " " : "") + words[i];
     if (style.append) joined = " " + joined + " ";
     out += "\"" + DoubleQuoteBody(joined) + "\"";
   }
@@ -778,8 +745,7 @@ std::string ShellVarsFile::NewAssignmentText(
 
 std::expected<bool, Error> ShellVarsFile::Commit(
     std::vector<Splice> splices, std::string_view name,
-    const std::function<bool(const ShellVarsFile&)>& check,
-    std::string_view op) {
+    const std::function<bool(const ShellVarsFile&)>& check, std::string_view op) {
   // Deletions of neighbouring array elements may share the blank between
   // them: merge overlapping deletions, refuse any other overlap.
   std::sort(splices.begin(), splices.end(),
@@ -788,9 +754,8 @@ std::expected<bool, Error> ShellVarsFile::Commit(
   for (Splice& s : splices) {
     if (!merged.empty() && s.begin < merged.back().end) {
       if (!s.text.empty() || !merged.back().text.empty())
-        return std::unexpected(At(0, std::string(op) + " of " +
-                                         std::string(name) +
-                                         ": overlapping edits"));
+        return std::unexpected(
+            At(0, std::string(op) + " of " + std::string(name) + ": overlapping edits"));
       merged.back().end = std::max(merged.back().end, s.end);
       continue;
     }
@@ -802,10 +767,9 @@ std::expected<bool, Error> ShellVarsFile::Commit(
   if (text == text_) return false;
   auto reparsed = Parse(text, path_);
   if (!reparsed)
-    return std::unexpected(
-        At(reparsed.error().line, std::string(op) + " of " + std::string(name) +
-                                      " produced text we cannot parse back (" +
-                                      reparsed.error().message + ")"));
+    return std::unexpected(At(reparsed.error().line, std::string(op) + " of " + std::string(name) +
+                                                         " produced text we cannot parse back (" +
+                                                         reparsed.error().message + ")"));
   if (!check(*reparsed))
     return std::unexpected(At(0, std::string(op) + " of " + std::string(name) +
                                      " did not give the expected value when "
@@ -814,18 +778,15 @@ std::expected<bool, Error> ShellVarsFile::Commit(
     if (other == name) continue;
     auto before = Value(other);
     auto after = reparsed->Value(other);
-    if (before.has_value() != after.has_value() ||
-        (before && *before != *after))
-      return std::unexpected(At(0, std::string(op) + " of " +
-                                       std::string(name) + " would change " +
+    if (before.has_value() != after.has_value() || (before && *before != *after))
+      return std::unexpected(At(0, std::string(op) + " of " + std::string(name) + " would change " +
                                        other + "; file left unchanged"));
   }
   *this = std::move(*reparsed);
   return true;
 }
 
-std::expected<bool, Error> ShellVarsFile::SetValue(std::string_view name,
-                                                   std::string_view value) {
+std::expected<bool, Error> ShellVarsFile::SetValue(std::string_view name, std::string_view value) {
   auto current = Evaluate(name);
   if (!current) return std::unexpected(current.error());
   std::string want(value);
@@ -833,37 +794,31 @@ std::expected<bool, Error> ShellVarsFile::SetValue(std::string_view name,
     auto v = f.Value(name);
     return v && *v == want;
   };
-  if (current->set && !current->array && current->elements[0] == value)
-    return false;
+  if (current->set && !current->array && current->elements[0] == value) return false;
   std::vector<size_t> chain = Chain(name);
   if (chain.empty()) {
     std::string line = NewAssignmentText(name, {want}, {});
     // Always LF: bash would keep a '\r' in the value.
     std::string nl = "\n";
     std::string prefix = !text_.empty() && text_.back() != '\n' ? nl : "";
-    return Commit({{text_.size(), text_.size(), prefix + line + nl}}, name,
-                  check, "setting");
+    return Commit({{text_.size(), text_.size(), prefix + line + nl}}, name, check, "setting");
   }
-  if (chain.size() != 1 || assignments_[chain[0]].append ||
-      assignments_[chain[0]].is_array)
-    return std::unexpected(
-        At(assignments_[chain.back()].line,
-           std::string(name) +
-               " is built by several assignments (+=) or is an array; "
-               "expected one plain NAME=value to replace"));
+  if (chain.size() != 1 || assignments_[chain[0]].append || assignments_[chain[0]].is_array)
+    return std::unexpected(At(assignments_[chain.back()].line,
+                              std::string(name) +
+                                  " is built by several assignments (+=) or is an array; "
+                                  "expected one plain NAME=value to replace"));
   auto splice = ReplaceDecoded(assignments_[chain[0]].scalar, value);
   if (!splice) return std::unexpected(splice.error());
   return Commit({*splice}, name, check, "setting");
 }
 
-std::expected<bool, Error> ShellVarsFile::AddTokens(
-    std::string_view name, const std::vector<std::string>& tokens,
-    bool module_names, ShellNewStyle style) {
+std::expected<bool, Error> ShellVarsFile::AddTokens(std::string_view name,
+                                                    const std::vector<std::string>& tokens,
+                                                    bool module_names, ShellNewStyle style) {
   auto words = Words(name);
   if (!words) return std::unexpected(words.error());
-  auto norm = [&](std::string_view s) {
-    return module_names ? ModuleName(s) : std::string(s);
-  };
+  auto norm = [&](std::string_view s) { return module_names ? ModuleName(s) : std::string(s); };
   std::vector<std::string> missing;
   for (const std::string& tok : tokens) {
     bool have = false;
@@ -884,8 +839,7 @@ std::expected<bool, Error> ShellVarsFile::AddTokens(
     // Always LF: bash would keep a '\r' in the value.
     std::string nl = "\n";
     std::string prefix = !text_.empty() && text_.back() != '\n' ? nl : "";
-    return Commit({{text_.size(), text_.size(), prefix + line + nl}}, name,
-                  check, "adding to");
+    return Commit({{text_.size(), text_.size(), prefix + line + nl}}, name, check, "adding to");
   }
   const ShellAssignment& last = assignments_[chain.back()];
   if (last.is_array) {
@@ -904,16 +858,14 @@ std::expected<bool, Error> ShellVarsFile::AddTokens(
   size_t core_begin = old.find_first_not_of(" \t\n");
   size_t core_end = old.find_last_not_of(" \t\n");
   std::string joined;
-  for (const std::string& m : missing)
-    joined += (joined.empty() ? "" : " ") + m;
+  for (const std::string& m : missing) joined += (joined.empty() ? "" : " ") + m;
   std::string updated;
   if (core_begin == std::string::npos) {
     // Empty or blank value: keep surrounding blanks (dracut's " x " style).
     size_t half = old.size() / 2;
     updated = old.substr(0, half) + joined + old.substr(half);
   } else {
-    updated =
-        old.substr(0, core_end + 1) + " " + joined + old.substr(core_end + 1);
+    updated = old.substr(0, core_end + 1) + " " + joined + old.substr(core_end + 1);
   }
   // In a += chain the new token must stay separated from what precedes it.
   auto splice = ReplaceDecoded(last.scalar, updated);
@@ -921,14 +873,12 @@ std::expected<bool, Error> ShellVarsFile::AddTokens(
   return Commit({*splice}, name, check, "adding to");
 }
 
-std::expected<bool, Error> ShellVarsFile::RemoveTokens(
-    std::string_view name, const std::vector<std::string>& tokens,
-    bool module_names) {
+std::expected<bool, Error> ShellVarsFile::RemoveTokens(std::string_view name,
+                                                       const std::vector<std::string>& tokens,
+                                                       bool module_names) {
   auto words = Words(name);
   if (!words) return std::unexpected(words.error());
-  auto norm = [&](std::string_view s) {
-    return module_names ? ModuleName(s) : std::string(s);
-  };
+  auto norm = [&](std::string_view s) { return module_names ? ModuleName(s) : std::string(s); };
   auto drop = [&](std::string_view w) {
     for (const std::string& tok : tokens)
       if (norm(w) == norm(tok)) return true;
@@ -992,9 +942,9 @@ std::expected<bool, Error> ShellVarsFile::RemoveTokens(
   return Commit(std::move(splices), name, check, "removing from");
 }
 
-std::expected<bool, Error> ShellVarsFile::SetWords(
-    std::string_view name, const std::vector<std::string>& words,
-    ShellNewStyle style) {
+std::expected<bool, Error> ShellVarsFile::SetWords(std::string_view name,
+                                                   const std::vector<std::string>& words,
+                                                   ShellNewStyle style) {
   auto have = Words(name);
   if (!have) return std::unexpected(have.error());
   if (*have == words && IsAssigned(name)) return false;
@@ -1006,14 +956,12 @@ std::expected<bool, Error> ShellVarsFile::SetWords(
     return w && *w == words;
   };
   if (chain.size() != 1)
-    return std::unexpected(
-        At(last.line, std::string(name) +
-                          " is built by several assignments (+=); expected "
-                          "one plain assignment to replace"));
+    return std::unexpected(At(last.line, std::string(name) +
+                                             " is built by several assignments (+=); expected "
+                                             "one plain assignment to replace"));
   if (!last.is_array) {
     std::string joined;
-    for (const std::string& w : words)
-      joined += (joined.empty() ? "" : " ") + w;
+    for (const std::string& w : words) joined += (joined.empty() ? "" : " ") + w;
     auto splice = ReplaceDecoded(last.scalar, joined);
     if (!splice) return std::unexpected(splice.error());
     return Commit({*splice}, name, check, "setting");
@@ -1024,11 +972,9 @@ std::expected<bool, Error> ShellVarsFile::SetWords(
     ShellVarsFile copy = *this;
     std::vector<std::string> extra, missing;
     for (const std::string& w : *have)
-      if (std::find(words.begin(), words.end(), w) == words.end())
-        extra.push_back(w);
+      if (std::find(words.begin(), words.end(), w) == words.end()) extra.push_back(w);
     for (const std::string& w : words)
-      if (std::find(have->begin(), have->end(), w) == have->end())
-        missing.push_back(w);
+      if (std::find(have->begin(), have->end(), w) == have->end()) missing.push_back(w);
     bool ok = true;
     if (!extra.empty()) ok = copy.RemoveTokens(name, extra).has_value();
     if (ok && !missing.empty()) ok = copy.AddTokens(name, missing).has_value();
@@ -1039,10 +985,8 @@ std::expected<bool, Error> ShellVarsFile::SetWords(
     }
   }
   std::string inner;
-  for (const std::string& w : words)
-    inner += (inner.empty() ? "" : " ") + ShellQuote(w);
-  return Commit({{last.open_paren + 1, last.close_paren, inner}}, name, check,
-                "setting");
+  for (const std::string& w : words) inner += (inner.empty() ? "" : " ") + ShellQuote(w);
+  return Commit({{last.open_paren + 1, last.close_paren, inner}}, name, check, "setting");
 }
 
 }  // namespace vmprep

@@ -63,14 +63,11 @@ struct ShellNewStyle {
 
 class ShellVarsFile {
  public:
-  static std::expected<ShellVarsFile, Error> Parse(std::string_view text,
-                                                   std::string_view path);
+  static std::expected<ShellVarsFile, Error> Parse(std::string_view text, std::string_view path);
 
   const std::string& Serialize() const { return text_; }
   const std::string& path() const { return path_; }
-  const std::vector<ShellAssignment>& assignments() const {
-    return assignments_;
-  }
+  const std::vector<ShellAssignment>& assignments() const { return assignments_; }
   const std::vector<ShellOpaque>& opaque() const { return opaque_; }
 
   // Lines of uninterpreted commands that run other shell code (`source`, `.`,
@@ -86,8 +83,7 @@ class ShellVarsFile {
   std::expected<std::string, Error> Value(std::string_view name) const;
   // Array elements, or the scalar value split on blanks (how mkinitcpio and
   // dracut use their string-style variables).
-  std::expected<std::vector<std::string>, Error> Words(
-      std::string_view name) const;
+  std::expected<std::vector<std::string>, Error> Words(std::string_view name) const;
   std::expected<bool, Error> IsArray(std::string_view name) const;
 
   // Edits return true when the text changed, false when already as asked.
@@ -95,21 +91,18 @@ class ShellVarsFile {
   // was asked and that no other variable changed; otherwise nothing is changed.
 
   // Sets a scalar value (e.g. GRUB_CMDLINE_LINUX_DEFAULT after a Cmdline edit).
-  std::expected<bool, Error> SetValue(std::string_view name,
-                                      std::string_view value);
+  std::expected<bool, Error> SetValue(std::string_view name, std::string_view value);
   // Makes Words(name) equal `words`.
-  std::expected<bool, Error> SetWords(std::string_view name,
-                                      const std::vector<std::string>& words,
+  std::expected<bool, Error> SetWords(std::string_view name, const std::vector<std::string>& words,
                                       ShellNewStyle style = {});
   // Adds the tokens that Words(name) lacks, at the end. With `module_names`,
   // '-' and '_' are equivalent when comparing (vfio-pci == vfio_pci).
   std::expected<bool, Error> AddTokens(std::string_view name,
                                        const std::vector<std::string>& tokens,
-                                       bool module_names = false,
-                                       ShellNewStyle style = {});
-  std::expected<bool, Error> RemoveTokens(
-      std::string_view name, const std::vector<std::string>& tokens,
-      bool module_names = false);
+                                       bool module_names = false, ShellNewStyle style = {});
+  std::expected<bool, Error> RemoveTokens(std::string_view name,
+                                          const std::vector<std::string>& tokens,
+                                          bool module_names = false);
 
  private:
   struct Splice {
@@ -127,20 +120,16 @@ class ShellVarsFile {
   // Indexes of the assignments that make up the current value: the last plain
   // assignment and the += after it.
   std::vector<size_t> Chain(std::string_view name) const;
-  std::expected<Splice, Error> ReplaceDecoded(const ShellWord& word,
-                                              std::string_view value) const;
+  std::expected<Splice, Error> ReplaceDecoded(const ShellWord& word, std::string_view value) const;
   // Removes elements first..last of an array with the blanks around them.
-  Splice RemoveElements(const ShellAssignment& a, size_t first,
-                        size_t last) const;
-  std::string NewAssignmentText(std::string_view name,
-                                const std::vector<std::string>& words,
+  Splice RemoveElements(const ShellAssignment& a, size_t first, size_t last) const;
+  std::string NewAssignmentText(std::string_view name, const std::vector<std::string>& words,
                                 ShellNewStyle style) const;
   // Applies splices (non-overlapping), re-parses, and keeps the result only if
   // `check` accepts it and every other variable kept its value.
-  std::expected<bool, Error> Commit(
-      std::vector<Splice> splices, std::string_view name,
-      const std::function<bool(const ShellVarsFile&)>& check,
-      std::string_view op);
+  std::expected<bool, Error> Commit(std::vector<Splice> splices, std::string_view name,
+                                    const std::function<bool(const ShellVarsFile&)>& check,
+                                    std::string_view op);
   Error At(int line, std::string message) const;
 
   std::string text_;

@@ -19,8 +19,7 @@ namespace vmprep {
 // Xorg's BusID is decimal ("PCI:bus@domain:dev:fn"); lspci prints hex. Takes
 // the numbers lspci shows (already converted from hex) and writes Xorg's form;
 // the domain part appears only when it is not 0.
-std::string BusIdFromPci(unsigned bus, unsigned dev, unsigned fn,
-                         unsigned domain = 0);
+std::string BusIdFromPci(unsigned bus, unsigned dev, unsigned fn, unsigned domain = 0);
 struct PciBusId {
   unsigned domain = 0, bus = 0, dev = 0, fn = 0;
   bool operator==(const PciBusId&) const = default;
@@ -51,20 +50,17 @@ struct XorgSection {
 
 class XorgConf {
  public:
-  static std::expected<XorgConf, Error> Parse(std::string_view text,
-                                              std::string_view path);
+  static std::expected<XorgConf, Error> Parse(std::string_view text, std::string_view path);
   const std::string& Serialize() const { return text_; }
   const std::vector<XorgSection>& sections() const { return sections_; }
 
   // Sets `Option "option" "value"` in the first section named `section` (Xorg
   // uses the first ServerLayout). When there is no such section: creates it if
   // `create` (harmless for ServerFlags), else refuses.
-  std::expected<bool, Error> SetOption(std::string_view section,
-                                       std::string_view option,
+  std::expected<bool, Error> SetOption(std::string_view section, std::string_view option,
                                        std::string_view value, bool create);
   // Sets BusID in the Device section whose Identifier is `identifier`.
-  std::expected<bool, Error> SetBusId(std::string_view identifier,
-                                      std::string_view bus_id);
+  std::expected<bool, Error> SetBusId(std::string_view identifier, std::string_view bus_id);
 
  private:
   struct Token {
@@ -85,9 +81,9 @@ class XorgConf {
   };
 
   std::expected<void, Error> ParseAll();
-  std::expected<bool, Error> Commit(
-      const Splice& splice, size_t changed_section, std::string_view what,
-      const std::function<bool(const XorgConf&)>& check);
+  std::expected<bool, Error> Commit(const Splice& splice, size_t changed_section,
+                                    std::string_view what,
+                                    const std::function<bool(const XorgConf&)>& check);
   std::string IndentFor(size_t section_index) const;
   std::string Newline() const;
   Error At(int line, std::string message) const {

@@ -2,12 +2,11 @@
 /// another system's disk, and a captured tree has no name service).
 #include "system/accounts.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace vmprep {
 namespace {
@@ -98,8 +97,8 @@ std::expected<Identity, Error> LookupIdentity(const Host& host, std::string_view
     found = Identity{static_cast<uid_t>(*uid), {static_cast<gid_t>(*gid)}, std::string(name)};
   });
   if (!found) {
-    return std::unexpected(
-        Error{"/etc/passwd", 0, fmt::format("no user named '{}' (expected a user of the system)", name)});
+    return std::unexpected(Error{
+        "/etc/passwd", 0, fmt::format("no user named '{}' (expected a user of the system)", name)});
   }
   EachEntry(host, "/etc/group", 4, [&](const auto& f) {
     auto gid = Number(f[2]);

@@ -10,7 +10,9 @@ constexpr std::size_t kHeader = 36;
 
 std::uint32_t U8(std::string_view b, std::size_t at) { return static_cast<std::uint8_t>(b[at]); }
 std::uint32_t U16(std::string_view b, std::size_t at) { return U8(b, at) | (U8(b, at + 1) << 8); }
-std::uint32_t U32(std::string_view b, std::size_t at) { return U16(b, at) | (U16(b, at + 2) << 16); }
+std::uint32_t U32(std::string_view b, std::size_t at) {
+  return U16(b, at) | (U16(b, at + 2) << 16);
+}
 
 // Checks signature, declared length and checksum; returns the table cut to its length.
 std::expected<std::string_view, Error> CheckHeader(std::string_view bytes, std::string_view sig,
@@ -19,12 +21,14 @@ std::expected<std::string_view, Error> CheckHeader(std::string_view bytes, std::
     return std::unexpected(Error{std::string(path), 0, std::move(message)});
   };
   if (bytes.size() < min_size) {
-    return bad(fmt::format("{} bytes, expected an ACPI {} table of at least {} bytes", bytes.size(), sig, min_size));
+    return bad(fmt::format("{} bytes, expected an ACPI {} table of at least {} bytes", bytes.size(),
+                           sig, min_size));
   }
   if (bytes.substr(0, 4) != sig) return bad(fmt::format("signature is not '{}'", sig));
   std::uint32_t length = U32(bytes, 4);
   if (length < min_size || length > bytes.size()) {
-    return bad(fmt::format("declared length {} does not fit the {} bytes read", length, bytes.size()));
+    return bad(
+        fmt::format("declared length {} does not fit the {} bytes read", length, bytes.size()));
   }
   bytes = bytes.substr(0, length);
   std::uint8_t sum = 0;
@@ -50,7 +54,8 @@ std::expected<DmarTable, Error> ParseDmar(std::string_view bytes, std::string_vi
     if (length < 4 || at + length > b.size()) {
       return std::unexpected(Error{std::string(path), 0,
                                    fmt::format("remapping structure at offset {} has length {}, "
-                                               "which does not fit the table", at, length)});
+                                               "which does not fit the table",
+                                               at, length)});
     }
     if (type == 0) {
       ++dmar.drhd_units;
@@ -78,7 +83,8 @@ std::expected<IvrsTable, Error> ParseIvrs(std::string_view bytes, std::string_vi
     if (length < 4 || at + length > b.size()) {
       return std::unexpected(Error{std::string(path), 0,
                                    fmt::format("IVRS block at offset {} has length {}, which does "
-                                               "not fit the table", at, length)});
+                                               "not fit the table",
+                                               at, length)});
     }
     if (type == 0x10 || type == 0x11 || type == 0x40) ++ivrs.ivhd_blocks;
     if (type >= 0x20 && type <= 0x22) ++ivrs.ivmd_blocks;

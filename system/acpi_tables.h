@@ -12,13 +12,13 @@
 namespace vmprep {
 
 struct DmarTable {
-  std::uint8_t host_address_width = 0;  // the field + 1 = DMA address bits
-  bool interrupt_remapping = false;     // flags bit 0: INTR_REMAP
-  bool x2apic_opt_out = false;          // flags bit 1: X2APIC_OPT_OUT
+  std::uint8_t host_address_width = 0;    // the field + 1 = DMA address bits
+  bool interrupt_remapping = false;       // flags bit 0: INTR_REMAP
+  bool x2apic_opt_out = false;            // flags bit 1: X2APIC_OPT_OUT
   bool dma_ctrl_platform_opt_in = false;  // flags bit 2: DMA_CTRL_PLATFORM_OPT_IN
-  int drhd_units = 0;                   // remapping hardware units
-  int rmrr_regions = 0;                 // reserved memory regions (can block passthrough)
-  bool include_pci_all = false;         // a DRHD covers every device not listed elsewhere
+  int drhd_units = 0;                     // remapping hardware units
+  int rmrr_regions = 0;                   // reserved memory regions (can block passthrough)
+  bool include_pci_all = false;           // a DRHD covers every device not listed elsewhere
 };
 
 struct IvrsTable {

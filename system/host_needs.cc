@@ -3,9 +3,9 @@
 /// (through bridge ports and bond/VLAN lower devices).
 #include "system/host_needs.h"
 
-#include <set>
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "system/mounts.h"
 
@@ -13,7 +13,8 @@ namespace vmprep {
 namespace {
 
 // Follows a block device through dm/md "slaves" to the PCI controllers below it.
-void BlockControllers(const Host& host, const std::string& dev_dir, int depth, std::set<PciAddress>* out) {
+void BlockControllers(const Host& host, const std::string& dev_dir, int depth,
+                      std::set<PciAddress>* out) {
   if (depth > 8) return;
   auto resolved = host.Resolve(Root::kRuntime, dev_dir);
   if (!resolved) return;
@@ -29,7 +30,8 @@ void BlockControllers(const Host& host, const std::string& dev_dir, int depth, s
   }
 }
 
-void NetControllers(const Host& host, const std::string& iface, int depth, std::set<PciAddress>* out) {
+void NetControllers(const Host& host, const std::string& iface, int depth,
+                    std::set<PciAddress>* out) {
   if (depth > 8 || iface.empty() || iface.find('/') != std::string::npos) return;
   std::string base = "/sys/class/net/" + iface;
   if (auto dev = host.Resolve(Root::kRuntime, base + "/device")) {
@@ -105,7 +107,8 @@ FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan,
     NetControllers(host, iface, 0, &nics);
     for (const auto& a : nics) {
       found.needs.Add(a, fmt::format("network controller of the default route ({})", iface));
-      found.evidence.push_back({"/proc/net/route", fmt::format("default route via {} on {}", iface, a.ToString())});
+      found.evidence.push_back(
+          {"/proc/net/route", fmt::format("default route via {} on {}", iface, a.ToString())});
     }
   }
   return found;

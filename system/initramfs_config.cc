@@ -4,10 +4,10 @@
 /// /etc/initramfs-tools/modules and modules.d; booster reads /etc/booster.yaml.
 #include "system/initramfs_config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "core/dropins.h"
 #include "formats/shell_vars.h"
@@ -42,8 +42,10 @@ void ApplyShellFiles(const Host& host, const std::vector<std::string>& files,
       bool ok = true;
       auto take = [&](const ShellWord& w) {
         if (!w.is_static) {
-          gen->errors.push_back(Error{path, a.line, fmt::format("{} is built from an expansion ({}); "
-                                                                "expected literal module names", a.name, w.why_not_static)});
+          gen->errors.push_back(Error{path, a.line,
+                                      fmt::format("{} is built from an expansion ({}); "
+                                                  "expected literal module names",
+                                                  a.name, w.why_not_static)});
           ok = false;
           return;
         }
@@ -58,7 +60,8 @@ void ApplyShellFiles(const Host& host, const std::vector<std::string>& files,
       if (!a.append) out->clear();
       for (const auto& w : words) {
         out->push_back(w);
-        gen->evidence.push_back({fmt::format("{}:{}", path, a.line), fmt::format("{}{}= {}", a.name, a.append ? "+" : "", w)});
+        gen->evidence.push_back({fmt::format("{}:{}", path, a.line),
+                                 fmt::format("{}{}= {}", a.name, a.append ? "+" : "", w)});
       }
     }
   }
@@ -68,13 +71,14 @@ void ApplyShellFiles(const Host& host, const std::vector<std::string>& files,
 
 bool InitramfsGenerator::Loads(std::string_view module) const {
   std::string want = ModuleName(module);
-  return std::any_of(modules.begin(), modules.end(), [&](const std::string& m) { return ModuleName(m) == want; });
+  return std::any_of(modules.begin(), modules.end(),
+                     [&](const std::string& m) { return ModuleName(m) == want; });
 }
 
 bool InitramfsGenerator::Mentions(std::string_view module) const {
   std::string want = ModuleName(module);
-  return Loads(module) ||
-         std::any_of(included.begin(), included.end(), [&](const std::string& m) { return ModuleName(m) == want; });
+  return Loads(module) || std::any_of(included.begin(), included.end(),
+                                      [&](const std::string& m) { return ModuleName(m) == want; });
 }
 
 BindHookState CheckBindHook(const Host& host, const InitramfsGenerator& generator) {
@@ -93,14 +97,16 @@ BindHookState CheckBindHook(const Host& host, const InitramfsGenerator& generato
     if (!host.Exists(Root::kConfig, path)) state.missing.push_back(path);
   }
   if (generator.name == "mkinitcpio") {
-    state.listed = std::find(generator.hooks.begin(), generator.hooks.end(), "vmprep-vfio") != generator.hooks.end();
+    state.listed = std::find(generator.hooks.begin(), generator.hooks.end(), "vmprep-vfio") !=
+                   generator.hooks.end();
   }
   return state;
 }
 
 std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
   std::vector<InitramfsGenerator> gens;
-  if (std::string tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"}); !tool.empty()) {
+  if (std::string tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"});
+      !tool.empty()) {
     InitramfsGenerator g{"mkinitcpio", tool};
     std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
     for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
@@ -108,15 +114,21 @@ std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
     ApplyShellFiles(host, files, {"HOOKS"}, &g.hooks, &g);
     gens.push_back(std::move(g));
   }
-  if (std::string tool = FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"}); !tool.empty()) {
+  if (std::string tool =
+          FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"});
+      !tool.empty()) {
     InitramfsGenerator g{"dracut", tool};
     std::vector<std::string> files = {"/etc/dracut.conf"};
-    for (auto& f : DropInFiles(host, Root::kConfig, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"})) files.push_back(f);
+    for (auto& f :
+         DropInFiles(host, Root::kConfig, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"}))
+      files.push_back(f);
     ApplyShellFiles(host, files, {"force_drivers"}, &g.modules, &g);
     ApplyShellFiles(host, files, {"add_drivers"}, &g.included, &g);
     gens.push_back(std::move(g));
   }
-  if (std::string tool = FirstExisting(host, {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"}); !tool.empty()) {
+  if (std::string tool =
+          FirstExisting(host, {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"});
+      !tool.empty()) {
     InitramfsGenerator g{"initramfs-tools", tool};
     std::vector<std::string> files = {"/etc/initramfs-tools/modules"};
     if (auto names = host.List(Root::kConfig, "/etc/initramfs-tools/modules.d")) {

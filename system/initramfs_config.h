@@ -12,13 +12,13 @@
 namespace vmprep {
 
 struct InitramfsGenerator {
-  std::string name;                  // "mkinitcpio", "dracut", "initramfs-tools", "booster"
-  std::string tool;                  // the binary found, e.g. "/usr/bin/mkinitcpio"
-  std::vector<std::string> modules;  // loaded early (MODULES, force_drivers, modules file, ...)
-  std::vector<std::string> included; // only included (dracut add_drivers)
-  std::vector<std::string> hooks;    // mkinitcpio HOOKS
-  std::vector<Evidence> evidence;    // file:line of each contribution
-  std::vector<Error> errors;         // values that could not be read statically
+  std::string name;                   // "mkinitcpio", "dracut", "initramfs-tools", "booster"
+  std::string tool;                   // the binary found, e.g. "/usr/bin/mkinitcpio"
+  std::vector<std::string> modules;   // loaded early (MODULES, force_drivers, modules file, ...)
+  std::vector<std::string> included;  // only included (dracut add_drivers)
+  std::vector<std::string> hooks;     // mkinitcpio HOOKS
+  std::vector<Evidence> evidence;     // file:line of each contribution
+  std::vector<Error> errors;          // values that could not be read statically
   bool Loads(std::string_view module) const;  // '-' == '_'
   bool Mentions(std::string_view module) const;
 };

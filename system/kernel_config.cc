@@ -1,9 +1,8 @@
 /// Kernel build configuration, to tell "not built" from "built in" when sysfs cannot.
 #include "system/kernel_config.h"
 
-#include <zlib.h>
-
 #include <fmt/format.h>
+#include <zlib.h>
 
 namespace vmprep {
 

@@ -27,8 +27,6 @@ KernelParams ReadKernelParams(const Host& host) {
   return params;
 }
 
-Evidence KernelParams::AsEvidence() const {
-  return {"/proc/cmdline", readable ? text : error};
-}
+Evidence KernelParams::AsEvidence() const { return {"/proc/cmdline", readable ? text : error}; }
 
 }  // namespace vmprep

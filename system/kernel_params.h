@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "formats/cmdline.h"
 #include "core/evidence.h"
 #include "core/host.h"
+#include "formats/cmdline.h"
 
 namespace vmprep {
 

@@ -2,13 +2,11 @@
 #include "system/modules.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
 #include <libkmod.h>
 
-#include <type_traits>
-
 #include <map>
-
-#include <fmt/format.h>
+#include <type_traits>
 
 #include "core/dropins.h"
 
@@ -34,7 +32,9 @@ struct KmodApi {
       KmodApi a;
       void* lib = ::dlopen("libkmod.so.2", RTLD_NOW | RTLD_LOCAL);
       if (lib == nullptr) return a;
-      auto sym = [lib](auto& fn, const char* name) { fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name)); };
+      auto sym = [lib](auto& fn, const char* name) {
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+      };
       sym(a.new_ctx, "kmod_new");
       sym(a.unref, "kmod_unref");
       sym(a.set_log_fn, "kmod_set_log_fn");
@@ -51,10 +51,14 @@ struct KmodApi {
 
 std::string_view ModuleStateName(ModuleState state) {
   switch (state) {
-    case ModuleState::kLoaded: return "loaded";
-    case ModuleState::kBuiltin: return "built in";
-    case ModuleState::kAvailable: return "available, not loaded";
-    case ModuleState::kMissing: return "missing";
+    case ModuleState::kLoaded:
+      return "loaded";
+    case ModuleState::kBuiltin:
+      return "built in";
+    case ModuleState::kAvailable:
+      return "available, not loaded";
+    case ModuleState::kMissing:
+      return "missing";
   }
   return "missing";
 }
@@ -164,7 +168,8 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
       const std::string& root = host_.root_path(Root::kConfig);
       if (root != "/" && p.starts_with(root)) p = p.substr(root.size());
       info.path = p;
-      info.evidence.push_back({modules_dir_ + "/modules.dep", fmt::format("{} -> {}", info.name, p)});
+      info.evidence.push_back(
+          {modules_dir_ + "/modules.dep", fmt::format("{} -> {}", info.name, p)});
     }
     kmod.module_unref(mod);
   } else {
@@ -192,7 +197,8 @@ std::vector<Evidence> FindBootLoadEntries(const Host& host, std::string_view raw
       auto t = Trim(line);
       if (t.empty() || t.front() == '#' || t.front() == ';') continue;
       auto words = SplitWords(t);
-      if (ModuleName(words[0]) == want) found.push_back({fmt::format("{}:{}", path, n), std::string(t)});
+      if (ModuleName(words[0]) == want)
+        found.push_back({fmt::format("{}:{}", path, n), std::string(t)});
     }
   };
   // systemd-modules-load: files by name across the directories, first directory wins.

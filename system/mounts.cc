@@ -9,10 +9,12 @@
 
 namespace vmprep {
 
-std::expected<std::vector<MountEntry>, Error> ParseMountinfo(std::string_view text, std::string_view path) {
+std::expected<std::vector<MountEntry>, Error> ParseMountinfo(std::string_view text,
+                                                             std::string_view path) {
   std::string copy(text);
   FILE* stream = ::fmemopen(copy.data(), copy.size(), "r");
-  if (stream == nullptr) return std::unexpected(Error{std::string(path), 0, "cannot buffer the mount table"});
+  if (stream == nullptr)
+    return std::unexpected(Error{std::string(path), 0, "cannot buffer the mount table"});
   struct libmnt_table* table = mnt_new_table();
   int rc = mnt_table_parse_stream(table, stream, std::string(path).c_str());
   std::fclose(stream);

@@ -6,9 +6,9 @@ extern "C" {
 #include <pci/pci.h>
 }
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace vmprep {
 namespace {
@@ -54,15 +54,19 @@ std::expected<PciScan, Error> ScanPci(const Host& host) {
     if (auto v = read_hex("vendor")) d.device.vendor_id = static_cast<std::uint16_t>(*v);
     if (auto v = read_hex("device")) d.device.device_id = static_cast<std::uint16_t>(*v);
     if (auto v = read_hex("class")) d.device.class_code = *v;
-    if (auto v = read_hex("subsystem_vendor")) d.device.subsystem_vendor_id = static_cast<std::uint16_t>(*v);
-    if (auto v = read_hex("subsystem_device")) d.device.subsystem_device_id = static_cast<std::uint16_t>(*v);
+    if (auto v = read_hex("subsystem_vendor"))
+      d.device.subsystem_vendor_id = static_cast<std::uint16_t>(*v);
+    if (auto v = read_hex("subsystem_device"))
+      d.device.subsystem_device_id = static_cast<std::uint16_t>(*v);
     if (auto v = read_hex("revision")) d.revision = static_cast<std::uint8_t>(*v);
-    if (auto v = host.Read(Root::kRuntime, dir + "/boot_vga", 16)) d.device.boot_vga = Trim(*v) == "1";
+    if (auto v = host.Read(Root::kRuntime, dir + "/boot_vga", 16))
+      d.device.boot_vga = Trim(*v) == "1";
     if (auto v = host.Read(Root::kRuntime, dir + "/driver_override", 256)) {
       auto t = Trim(*v);
       if (t != "(null)") d.driver_override = std::string(t);
     }
-    if (auto link = host.ReadLink(Root::kRuntime, dir + "/driver")) d.device.driver = Basename(*link);
+    if (auto link = host.ReadLink(Root::kRuntime, dir + "/driver"))
+      d.device.driver = Basename(*link);
     if (auto link = host.ReadLink(Root::kRuntime, dir + "/iommu_group")) {
       std::string num = Basename(*link);
       int group = -1;
@@ -121,9 +125,10 @@ void PciNames::NameAll(Topology* topology) const {
 
 std::string PciNames::LspciLine(const ScannedDevice& d, bool show_domain) const {
   const PciDevice& p = d.device;
-  std::string line = fmt::format("{} {}: {}", show_domain ? p.address.ToString() : p.address.ShortString(),
-                                 ClassName(p.class_code.value_or(0)),
-                                 DeviceName(p.vendor_id.value_or(0), p.device_id.value_or(0)));
+  std::string line =
+      fmt::format("{} {}: {}", show_domain ? p.address.ToString() : p.address.ShortString(),
+                  ClassName(p.class_code.value_or(0)),
+                  DeviceName(p.vendor_id.value_or(0), p.device_id.value_or(0)));
   if (d.revision != 0) line += fmt::format(" (rev {:02x})", d.revision);
   return line;
 }

@@ -1,10 +1,10 @@
 /// vfio-pci configuration as kmod and the kernel see it.
 #include "system/vfio_config.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "core/dropins.h"
 #include "formats/modprobe_conf.h"
@@ -17,13 +17,15 @@ namespace {
 std::optional<std::uint16_t> Hex16(std::string_view s) {
   std::uint32_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || s.size() > 4) return std::nullopt;
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || s.size() > 4)
+    return std::nullopt;
   return static_cast<std::uint16_t>(v);
 }
 
 }  // namespace
 
-std::vector<VfioId> ParseVfioIds(std::string_view list, const std::string& source, std::vector<Error>* errors) {
+std::vector<VfioId> ParseVfioIds(std::string_view list, const std::string& source,
+                                 std::vector<Error>* errors) {
   std::vector<VfioId> ids;
   std::size_t pos = 0;
   while (pos <= list.size()) {
@@ -37,7 +39,9 @@ std::vector<VfioId> ParseVfioIds(std::string_view list, const std::string& sourc
     auto vendor = Hex16(item.substr(0, colon));
     auto device = Hex16(rest.substr(0, rest.find(':')));
     if (!vendor || !device) {
-      errors->push_back(Error{source, 0, fmt::format("vfio-pci id '{}' is not vendor:device in hex (e.g. 10de:1b80)", item)});
+      errors->push_back(Error{
+          source, 0,
+          fmt::format("vfio-pci id '{}' is not vendor:device in hex (e.g. 10de:1b80)", item)});
       continue;
     }
     ids.push_back({*vendor, *device, std::string(item), source});
@@ -67,7 +71,9 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
       if (words.empty() || words[0].front() == '#') continue;
       auto address = PciAddress::Parse(words[0]);
       if (!address) {
-        config.errors.push_back(Error{std::string(kBindConf), n, "expected a PCI address such as 0000:01:00.0 and vendor:device"});
+        config.errors.push_back(
+            Error{std::string(kBindConf), n,
+                  "expected a PCI address such as 0000:01:00.0 and vendor:device"});
         continue;
       }
       config.bind_addresses.emplace_back(address->ToString(), fmt::format("{}:{}", kBindConf, n));
@@ -89,7 +95,8 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
       if (r.command == "options" && r.module == "vfio_pci") {
         for (auto word : SplitWords(r.rest)) {
           if (word.starts_with("ids=")) {
-            auto parsed = ParseVfioIds(word.substr(4), fmt::format("{}:{}", path, r.line), &config.errors);
+            auto parsed =
+                ParseVfioIds(word.substr(4), fmt::format("{}:{}", path, r.line), &config.errors);
             config.ids.insert(config.ids.end(), parsed.begin(), parsed.end());
           }
         }
@@ -97,9 +104,12 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
       if (r.command == "softdep") {
         bool pre = false;
         for (auto word : SplitWords(r.rest)) {
-          if (word == "pre:") pre = true;
-          else if (word == "post:") pre = false;
-          else if (pre && ModuleName(word) == "vfio_pci") config.softdeps.emplace_back(r.module, fmt::format("{}:{}", path, r.line));
+          if (word == "pre:")
+            pre = true;
+          else if (word == "post:")
+            pre = false;
+          else if (pre && ModuleName(word) == "vfio_pci")
+            config.softdeps.emplace_back(r.module, fmt::format("{}:{}", path, r.line));
         }
       }
     }

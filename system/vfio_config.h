@@ -26,7 +26,7 @@ struct VfioConfig {
   std::vector<std::string> modprobe_files;  // in the order kmod reads them
   // Addresses the early-binding hook binds (/etc/vmprep/vfio-bind.conf): address -> "file:line".
   std::vector<std::pair<std::string, std::string>> bind_addresses;
-  std::vector<Error> errors;                // files or values that could not be understood
+  std::vector<Error> errors;  // files or values that could not be understood
 
   // Where vendor:device is configured for vfio-pci, or nullopt.
   std::optional<std::string> IdSource(std::uint16_t vendor, std::uint16_t device) const;
@@ -43,6 +43,7 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params);
 std::vector<std::string> ModprobeFiles(const Host& host);
 
 // Parses "vvvv:dddd[:...]" comma lists; bad items are reported in `errors` with `source`.
-std::vector<VfioId> ParseVfioIds(std::string_view list, const std::string& source, std::vector<Error>* errors);
+std::vector<VfioId> ParseVfioIds(std::string_view list, const std::string& source,
+                                 std::vector<Error>* errors);
 
 }  // namespace vmprep

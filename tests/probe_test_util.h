@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "checks/finding.h"
-#include "core/host.h"
 #include "checks/probe.h"
+#include "core/host.h"
 
 namespace vmprep::testing {
 
@@ -19,7 +19,8 @@ inline std::vector<std::string> Verdicts(const std::vector<Finding>& findings) {
 }
 
 inline const Finding* FindById(const std::vector<Finding>& findings, std::string_view id) {
-  auto it = std::find_if(findings.begin(), findings.end(), [&](const Finding& f) { return f.id == id; });
+  auto it =
+      std::find_if(findings.begin(), findings.end(), [&](const Finding& f) { return f.id == id; });
   return it == findings.end() ? nullptr : &*it;
 }
 

@@ -2,11 +2,11 @@
 // temporary directory, keeping modes and owners, and removes it afterwards.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace vmprep::testing {
 

@@ -1,13 +1,13 @@
 // Test helpers: whole files in and out, and the corpus copied into tests/corpus.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 namespace vmprep::testing {
 

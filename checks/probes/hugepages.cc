@@ -5,11 +5,11 @@
 /// /proc/meminfo, /proc/self/mountinfo (libmount), /proc/cmdline and sysctl.d files.
 #include "checks/probes/hugepages.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "core/dropins.h"
 #include "system/facts.h"
@@ -77,7 +77,8 @@ BootRequest ParseBootRequest(const Cmdline& cmd, std::uint64_t default_kb) {
 // further down); the last assignment wins.
 std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& host) {
   std::vector<std::string> files =
-      DropInFiles(host, Root::kConfig, {"/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"});
+      DropInFiles(host, Root::kConfig,
+                  {"/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"});
   files.push_back("/etc/sysctl.conf");
   std::optional<std::pair<std::uint64_t, Evidence>> found;
   for (const auto& path : files) {
@@ -92,7 +93,8 @@ std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& ho
       if (eq == std::string_view::npos) continue;
       auto key = Trim(t.substr(0, eq));
       if (key == "vm.nr_hugepages" || key == "vm/nr_hugepages") {
-        found = std::pair{ToNumber(t.substr(eq + 1)), Evidence{fmt::format("{}:{}", path, n), std::string(t)}};
+        found = std::pair{ToNumber(t.substr(eq + 1)),
+                          Evidence{fmt::format("{}:{}", path, n), std::string(t)}};
       }
     }
   }
@@ -115,7 +117,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
 
   auto sizes = host.List(Root::kRuntime, kSysfs);
   if (!sizes) {
-    Finding& f = make("reserved", Severity::kSkip, "the kernel has no huge page support (no /sys/kernel/mm/hugepages)");
+    Finding& f = make("reserved", Severity::kSkip,
+                      "the kernel has no huge page support (no /sys/kernel/mm/hugepages)");
     f.evidence.push_back({std::string(kSysfs), sizes.error().message});
     return out;
   }
@@ -134,7 +137,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     p.free = read("free_hugepages");
     p.reserved = read("resv_hugepages");
     p.surplus = read("surplus_hugepages");
-    pool_evidence.push_back({base, fmt::format("{} pages of {} ({} free)", p.total, HumanKb(p.page_kb), p.free)});
+    pool_evidence.push_back(
+        {base, fmt::format("{} pages of {} ({} free)", p.total, HumanKb(p.page_kb), p.free)});
     pools.push_back(p);
   }
   // Per NUMA node, so a guest pinned to one node can be seen to fit there.
@@ -143,10 +147,13 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
       if (!node.starts_with("node")) continue;
       for (const auto& p : pools) {
         if (p.total == 0) continue;
-        std::string path = fmt::format("/sys/devices/system/node/{}/hugepages/hugepages-{}kB", node, p.page_kb);
+        std::string path =
+            fmt::format("/sys/devices/system/node/{}/hugepages/hugepages-{}kB", node, p.page_kb);
         auto nr = host.Read(Root::kRuntime, path + "/nr_hugepages", 64);
         auto fr = host.Read(Root::kRuntime, path + "/free_hugepages", 64);
-        if (nr) pool_evidence.push_back({path, fmt::format("{} pages ({} free)", ToNumber(*nr), fr ? ToNumber(*fr) : 0)});
+        if (nr)
+          pool_evidence.push_back(
+              {path, fmt::format("{} pages ({} free)", ToNumber(*nr), fr ? ToNumber(*fr) : 0)});
       }
     }
   }
@@ -162,7 +169,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
   const KernelParams& params = facts.Params();
   BootRequest boot = ParseBootRequest(params.cmdline, default_kb);
   auto sysctl = SysctlHugepages(host);
-  if (sysctl && default_kb) boot.pages[default_kb] = std::max(boot.pages[default_kb], sysctl->first);
+  if (sysctl && default_kb)
+    boot.pages[default_kb] = std::max(boot.pages[default_kb], sysctl->first);
 
   std::uint64_t reserved_kb = 0;
   for (const auto& p : pools) reserved_kb += p.total * p.page_kb;
@@ -174,35 +182,47 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     for (const auto& [kb, count] : boot.pages) {
       for (const auto& p : pools) {
         if (p.page_kb == kb && p.total < count) {
-          shortfalls.push_back(fmt::format("{} × {} asked, {} reserved", count, HumanKb(kb), p.total));
+          shortfalls.push_back(
+              fmt::format("{} × {} asked, {} reserved", count, HumanKb(kb), p.total));
         }
       }
     }
     if (reserved_kb == 0) {
-      f = &make("reserved", Severity::kNote, "no huge pages are reserved (optional: they speed up guest memory)");
-      f->hint = "To back guests with huge pages, reserve them at boot, e.g. `hugepagesz=1G hugepages=16` "
-                "on the kernel command line for 16 GiB, or `vm.nr_hugepages = 8192` (2 MiB pages) in "
-                "/etc/sysctl.d/40-hugepages.conf.";
+      f = &make("reserved", Severity::kNote,
+                "no huge pages are reserved (optional: they speed up guest memory)");
+      f->hint =
+          "To back guests with huge pages, reserve them at boot, e.g. `hugepagesz=1G hugepages=16` "
+          "on the kernel command line for 16 GiB, or `vm.nr_hugepages = 8192` (2 MiB pages) in "
+          "/etc/sysctl.d/40-hugepages.conf.";
       f->fixer = std::string(kFixHugepages);
     } else if (mem_total_kb > 0 && reserved_kb * 10 > mem_total_kb * 9) {
       f = &make("reserved", Severity::kFail,
-                fmt::format("{} of huge pages are reserved, {}% of the {} of memory: the host is left "
-                            "almost nothing", HumanKb(reserved_kb), reserved_kb * 100 / mem_total_kb,
-                            HumanKb(mem_total_kb)));
-      f->hint = "Reserve at most the memory of the guests that run at once, and leave the host several GiB.";
+                fmt::format(
+                    "{} of huge pages are reserved, {}% of the {} of memory: the host is left "
+                    "almost nothing",
+                    HumanKb(reserved_kb), reserved_kb * 100 / mem_total_kb, HumanKb(mem_total_kb)));
+      f->hint =
+          "Reserve at most the memory of the guests that run at once, and leave the host several "
+          "GiB.";
     } else if (!shortfalls.empty()) {
-      f = &make("reserved", Severity::kWarn, "fewer huge pages are reserved than the command line or sysctl asks for");
-      for (std::size_t i = 0; i < shortfalls.size(); ++i) f->summary += (i ? "; " : ": ") + shortfalls[i];
-      f->hint = "Memory was too fragmented or too small at boot: lower the count, or reserve 1 GiB pages "
-                "on the command line, where they are taken before memory fragments.";
+      f = &make("reserved", Severity::kWarn,
+                "fewer huge pages are reserved than the command line or sysctl asks for");
+      for (std::size_t i = 0; i < shortfalls.size(); ++i)
+        f->summary += (i ? "; " : ": ") + shortfalls[i];
+      f->hint =
+          "Memory was too fragmented or too small at boot: lower the count, or reserve 1 GiB pages "
+          "on the command line, where they are taken before memory fragments.";
     } else {
-      f = &make("reserved", Severity::kPass,
-                fmt::format("{} of memory is reserved in huge pages{}", HumanKb(reserved_kb),
-                            mem_total_kb ? fmt::format(" ({} of memory)", HumanKb(mem_total_kb)) : ""));
+      f = &make(
+          "reserved", Severity::kPass,
+          fmt::format("{} of memory is reserved in huge pages{}", HumanKb(reserved_kb),
+                      mem_total_kb ? fmt::format(" ({} of memory)", HumanKb(mem_total_kb)) : ""));
     }
     f->evidence = pool_evidence;
-    if (mem_total_kb) f->evidence.push_back({"/proc/meminfo", fmt::format("MemTotal {} kB", mem_total_kb)});
-    if (!boot.pages.empty() || boot.default_kb != default_kb) f->evidence.push_back(params.AsEvidence());
+    if (mem_total_kb)
+      f->evidence.push_back({"/proc/meminfo", fmt::format("MemTotal {} kB", mem_total_kb)});
+    if (!boot.pages.empty() || boot.default_kb != default_kb)
+      f->evidence.push_back(params.AsEvidence());
     if (sysctl) f->evidence.push_back(sysctl->second);
   }
 
@@ -216,7 +236,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
         if (m.fstype != "hugetlbfs") continue;
         std::string ps = MountOption(m.options, "pagesize");
         mounted_sizes.push_back(ps.empty() ? default_kb : SizeToKb(ps));
-        evidence.push_back({"/proc/self/mountinfo", fmt::format("hugetlbfs on {} ({})", m.target, m.options)});
+        evidence.push_back(
+            {"/proc/self/mountinfo", fmt::format("hugetlbfs on {} ({})", m.target, m.options)});
       }
     } else {
       evidence.push_back({"/proc/self/mountinfo", mounts.error().message});
@@ -235,13 +256,18 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
       f = &make("mount", Severity::kPass, "a hugetlbfs is mounted for every reserved page size");
     } else {
       std::string sizes_text;
-      for (std::size_t i = 0; i < unmounted.size(); ++i) sizes_text += (i ? ", " : "") + unmounted[i];
-      f = &make("mount", Severity::kWarn, fmt::format("no hugetlbfs is mounted for the reserved {} pages", sizes_text));
+      for (std::size_t i = 0; i < unmounted.size(); ++i)
+        sizes_text += (i ? ", " : "") + unmounted[i];
+      f = &make("mount", Severity::kWarn,
+                fmt::format("no hugetlbfs is mounted for the reserved {} pages", sizes_text));
       f->hint = fmt::format(
           "Mount one, e.g. `mkdir -p /dev/hugepages{0} && mount -t hugetlbfs -o pagesize={0} none "
-          "/dev/hugepages{0}`, and add the same to /etc/fstab (systemd mounts /dev/hugepages for the "
+          "/dev/hugepages{0}`, and add the same to /etc/fstab (systemd mounts /dev/hugepages for "
+          "the "
           "default size only).",
-          unmounted.front() == "1 GiB" ? "1G" : unmounted.front() == "2 MiB" ? "2M" : unmounted.front());
+          unmounted.front() == "1 GiB"   ? "1G"
+          : unmounted.front() == "2 MiB" ? "2M"
+                                         : unmounted.front());
       f->fixer = std::string(kFixHugepages);
     }
     if (evidence.empty()) evidence.push_back({"/proc/self/mountinfo", "no hugetlbfs mount"});

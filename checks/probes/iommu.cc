@@ -6,10 +6,10 @@
 /// /sys/kernel/iommu_groups/*/type and the kernel log (/dev/kmsg) for interrupt remapping.
 #include "checks/probes/iommu.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "system/acpi_tables.h"
 #include "system/facts.h"
@@ -42,7 +42,9 @@ Firmware ReadFirmware(const Host& host) {
     return fw;
   }
   fw.listable = true;
-  auto has = [&](std::string_view n) { return std::find(names->begin(), names->end(), n) != names->end(); };
+  auto has = [&](std::string_view n) {
+    return std::find(names->begin(), names->end(), n) != names->end();
+  };
   fw.dmar = has("DMAR");
   fw.ivrs = has("IVRS");
   fw.iort = has("IORT");
@@ -53,13 +55,15 @@ Firmware ReadFirmware(const Host& host) {
     if (table) {
       fw.dmar_table = *table;
       fw.evidence.push_back(
-          {path, fmt::format("Intel VT-d: {} remapping unit(s), {}-bit DMA addresses, interrupt "
-                             "remapping {}{}{}{}",
-                             table->drhd_units, table->host_address_width + 1,
-                             table->interrupt_remapping ? "supported" : "NOT supported",
-                             table->x2apic_opt_out ? ", x2APIC opt-out set" : "",
-                             table->dma_ctrl_platform_opt_in ? ", DMA protection opt-in" : "",
-                             table->rmrr_regions ? fmt::format(", {} RMRR region(s)", table->rmrr_regions) : "")});
+          {path,
+           fmt::format("Intel VT-d: {} remapping unit(s), {}-bit DMA addresses, interrupt "
+                       "remapping {}{}{}{}",
+                       table->drhd_units, table->host_address_width + 1,
+                       table->interrupt_remapping ? "supported" : "NOT supported",
+                       table->x2apic_opt_out ? ", x2APIC opt-out set" : "",
+                       table->dma_ctrl_platform_opt_in ? ", DMA protection opt-in" : "",
+                       table->rmrr_regions ? fmt::format(", {} RMRR region(s)", table->rmrr_regions)
+                                           : "")});
     } else {
       fw.evidence.push_back({path, "present; " + table.error().message});
     }
@@ -88,8 +92,8 @@ Firmware ReadFirmware(const Host& host) {
 }
 
 struct KernelState {
-  std::vector<std::string> units;           // /sys/class/iommu entries
-  std::map<std::string, int> group_types;   // type -> number of groups
+  std::vector<std::string> units;          // /sys/class/iommu entries
+  std::map<std::string, int> group_types;  // type -> number of groups
   int groups = 0;
   std::vector<Evidence> evidence;
 };
@@ -110,7 +114,8 @@ KernelState ReadKernelState(const Host& host) {
       ++k.group_types[type ? std::string(Trim(*type)) : std::string("unknown")];
     }
     std::string types;
-    for (const auto& [t, n] : k.group_types) types += fmt::format("{}{} {}", types.empty() ? "" : ", ", n, t);
+    for (const auto& [t, n] : k.group_types)
+      types += fmt::format("{}{} {}", types.empty() ? "" : ", ", n, t);
     k.evidence.push_back({"/sys/kernel/iommu_groups",
                           k.groups ? fmt::format("{} groups ({})", k.groups, types) : "no groups"});
   } else {
@@ -119,7 +124,9 @@ KernelState ReadKernelState(const Host& host) {
   return k;
 }
 
-bool Contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
+bool Contains(std::string_view hay, std::string_view needle) {
+  return hay.find(needle) != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -146,12 +153,12 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
   const Cmdline& cmd = params.cmdline;
 
   // Vendor from the tables first; the CPU vendor only when the tables cannot be read.
-  Vendor vendor = fw.dmar ? Vendor::kIntel
-                  : fw.ivrs ? Vendor::kAmd
-                  : fw.iort ? Vendor::kArm
+  Vendor vendor = fw.dmar                  ? Vendor::kIntel
+                  : fw.ivrs                ? Vendor::kAmd
+                  : fw.iort                ? Vendor::kArm
                   : cpu && cpu->is_intel() ? Vendor::kIntel
-                  : cpu && cpu->is_amd() ? Vendor::kAmd
-                                          : Vendor::kUnknown;
+                  : cpu && cpu->is_amd()   ? Vendor::kAmd
+                                           : Vendor::kUnknown;
   // IOMMU units can be registered while translation is off (intel_iommu=off still lists
   // dmar0 on some kernels); only groups show that the kernel manages DMA through it.
   const bool kernel_on = kernel.groups > 0;
@@ -162,7 +169,7 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
     Finding* f;
     if (have_table) {
       f = &make("firmware", Severity::kPass,
-                fw.dmar ? "the firmware reports an Intel VT-d IOMMU (DMAR table)"
+                fw.dmar   ? "the firmware reports an Intel VT-d IOMMU (DMAR table)"
                 : fw.ivrs ? "the firmware reports an AMD-Vi IOMMU (IVRS table)"
                           : "the firmware reports an Arm SMMU (IORT table)");
     } else if (!fw.listable) {
@@ -173,7 +180,8 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
       f = &make("firmware", Severity::kNote,
                 "no DMAR/IVRS/IORT table, but the kernel has IOMMU units (e.g. virtio-iommu)");
     } else {
-      f = &make("firmware", Severity::kFail, "the firmware reports no IOMMU (no DMAR or IVRS ACPI table)");
+      f = &make("firmware", Severity::kFail,
+                "the firmware reports no IOMMU (no DMAR or IVRS ACPI table)");
       f->hint = cpu && cpu->has("hypervisor")
                     ? "This is a virtual machine: its hypervisor must give it a virtual IOMMU "
                       "(QEMU: `-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on` "
@@ -193,8 +201,10 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
     std::vector<Evidence> evidence = kernel.evidence;
     evidence.push_back(params.AsEvidence());
     const bool pt_cmdline = cmd.Get("iommu") == "pt" || cmd.Get("iommu.passthrough") == "1" ||
-                            cmd.Get("iommu.passthrough") == "y" || cmd.Get("iommu.passthrough") == "Y";
-    const int identity = kernel.group_types.count("identity") ? kernel.group_types.at("identity") : 0;
+                            cmd.Get("iommu.passthrough") == "y" ||
+                            cmd.Get("iommu.passthrough") == "Y";
+    const int identity =
+        kernel.group_types.count("identity") ? kernel.group_types.at("identity") : 0;
     Finding* f;
     if (kernel_on) {
       if (identity > 0 || pt_cmdline) {
@@ -212,7 +222,8 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
                            : "the kernel does not use an IOMMU (no units, no groups)");
       if (const auto& log = facts.KernelLog()) {
         for (const auto& m : *log) {
-          if (Contains(m, "IOMMU disabled") || (Contains(m, "AMD-Vi: ") && Contains(m, "disabled"))) {
+          if (Contains(m, "IOMMU disabled") ||
+              (Contains(m, "AMD-Vi: ") && Contains(m, "disabled"))) {
             evidence.push_back({"/dev/kmsg", m});
           }
         }
@@ -221,7 +232,8 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
       if (cmd.Get("iommu") == "off") steps.push_back("remove `iommu=off`");
       if (vendor == Vendor::kIntel) {
         if (cmd.Has("intel_iommu") && Contains(cmd.Get("intel_iommu"), "off")) {
-          steps.push_back(fmt::format("replace `intel_iommu={}` with `intel_iommu=on`", cmd.Get("intel_iommu")));
+          steps.push_back(fmt::format("replace `intel_iommu={}` with `intel_iommu=on`",
+                                      cmd.Get("intel_iommu")));
         } else if (!cmd.Has("intel_iommu") || !Contains(cmd.Get("intel_iommu"), "on")) {
           steps.push_back("add `intel_iommu=on`");
         }
@@ -231,12 +243,15 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
       std::string joined;
       for (std::size_t i = 0; i < steps.size(); ++i) joined += (i ? ", " : "") + steps[i];
       if (!joined.empty()) {
-        f->hint = fmt::format("On the kernel command line: {}; then regenerate the boot "
-                              "configuration and reboot.", joined);
+        f->hint = fmt::format(
+            "On the kernel command line: {}; then regenerate the boot "
+            "configuration and reboot.",
+            joined);
         f->fixer = std::string(kFixKernelCmdline);
       } else if (vendor == Vendor::kAmd) {
-        f->hint = "The AMD IOMMU is on by default: check `dmesg | grep -i AMD-Vi` for why it "
-                  "failed to start, and set 'IOMMU' to Enabled (not Auto) in the firmware setup.";
+        f->hint =
+            "The AMD IOMMU is on by default: check `dmesg | grep -i AMD-Vi` for why it "
+            "failed to start, and set 'IOMMU' to Enabled (not Auto) in the firmware setup.";
       } else {
         f->hint = "Check `dmesg | grep -i -e DMAR -e iommu` for why the IOMMU did not start.";
       }
@@ -248,13 +263,16 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
   if (params.readable) {
     std::vector<std::string> mistakes;
     if (cmd.Has("amd_iommu") && cmd.Get("amd_iommu") == "on") {
-      mistakes.push_back("`amd_iommu=on` is not an option the kernel knows (the AMD IOMMU is on by "
-                         "default; valid values are off, fullflush, force_isolation, ...): remove it");
+      mistakes.push_back(
+          "`amd_iommu=on` is not an option the kernel knows (the AMD IOMMU is on by "
+          "default; valid values are off, fullflush, force_isolation, ...): remove it");
     }
     for (std::string_view bad : {"1", "on", "yes"}) {
       if (cmd.Get("iommu") == bad) {
-        mistakes.push_back(fmt::format("`iommu={}` is not an x86 iommu= option and does nothing: "
-                                       "remove it (use `iommu=pt` for passthrough mode)", bad));
+        mistakes.push_back(
+            fmt::format("`iommu={}` is not an x86 iommu= option and does nothing: "
+                        "remove it (use `iommu=pt` for passthrough mode)",
+                        bad));
       }
     }
     if (vendor == Vendor::kAmd && cmd.Has("intel_iommu")) {
@@ -266,12 +284,15 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
                                      cmd.Get("amd_iommu")));
     }
     if (mistakes.empty()) {
-      Finding& f = make("cmdline", Severity::kPass, "no IOMMU option on the kernel command line is wrong");
+      Finding& f =
+          make("cmdline", Severity::kPass, "no IOMMU option on the kernel command line is wrong");
       f.evidence.push_back(params.AsEvidence());
     } else {
       Finding& f = make("cmdline", Severity::kWarn,
-                        mistakes.size() == 1 ? "an IOMMU option on the kernel command line is wrong"
-                                             : fmt::format("{} IOMMU options on the kernel command line are wrong", mistakes.size()));
+                        mistakes.size() == 1
+                            ? "an IOMMU option on the kernel command line is wrong"
+                            : fmt::format("{} IOMMU options on the kernel command line are wrong",
+                                          mistakes.size()));
       f.evidence.push_back(params.AsEvidence());
       for (std::size_t i = 0; i < mistakes.size(); ++i) f.hint += (i ? "; " : "") + mistakes[i];
       f.hint += ".";
@@ -289,7 +310,8 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
         if (Contains(m, "Enabled IRQ remapping") || Contains(m, "Interrupt remapping enabled")) {
           log_enabled = true;
           evidence.push_back({"/dev/kmsg", m});
-        } else if (Contains(m, "IRQ remapping disabled") || Contains(m, "Not enabling interrupt remapping") ||
+        } else if (Contains(m, "IRQ remapping disabled") ||
+                   Contains(m, "Not enabling interrupt remapping") ||
                    Contains(m, "Failed to enable irq remapping")) {
           log_disabled = true;
           evidence.push_back({"/dev/kmsg", m});
@@ -303,36 +325,45 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
     const bool unsafe = cmd.Get("vfio_iommu_type1.allow_unsafe_interrupts") == "1" ||
                         cmd.Get("vfio_iommu_type1.allow_unsafe_interrupts") == "Y";
     if (fw.dmar_table) {
-      evidence.push_back({std::string(kTables) + "/DMAR",
-                          fw.dmar_table->interrupt_remapping ? "INTR_REMAP flag set" : "INTR_REMAP flag clear"});
+      evidence.push_back({std::string(kTables) + "/DMAR", fw.dmar_table->interrupt_remapping
+                                                              ? "INTR_REMAP flag set"
+                                                              : "INTR_REMAP flag clear"});
     }
     if (cmd_off || unsafe) evidence.push_back(params.AsEvidence());
     Finding* f;
     if (log_enabled && !cmd_off) {
       f = &make("interrupt-remapping", Severity::kPass, "interrupt remapping is enabled");
     } else if (cmd_off) {
-      f = &make("interrupt-remapping", Severity::kWarn, "interrupt remapping is switched off on the kernel command line");
-      f->hint = fmt::format("Remove `{}` from the kernel command line: without interrupt remapping a guest "
-                            "can forge interrupts, and VFIO refuses devices unless told to allow unsafe "
-                            "interrupts.", cmd.Has("nointremap") ? "nointremap" : "intremap=off");
+      f = &make("interrupt-remapping", Severity::kWarn,
+                "interrupt remapping is switched off on the kernel command line");
+      f->hint = fmt::format(
+          "Remove `{}` from the kernel command line: without interrupt remapping a guest "
+          "can forge interrupts, and VFIO refuses devices unless told to allow unsafe "
+          "interrupts.",
+          cmd.Has("nointremap") ? "nointremap" : "intremap=off");
       f->fixer = std::string(kFixKernelCmdline);
     } else if (log_disabled || (fw.dmar_table && !fw.dmar_table->interrupt_remapping)) {
       f = &make("interrupt-remapping", Severity::kWarn, "interrupt remapping is not available");
-      f->hint = "Update the firmware and enable 'Interrupt Remapping' in its setup if offered. As "
-                "a last resort `vfio_iommu_type1.allow_unsafe_interrupts=1` lets VFIO work without "
-                "it, at the risk that a guest forges interrupts to the host.";
+      f->hint =
+          "Update the firmware and enable 'Interrupt Remapping' in its setup if offered. As "
+          "a last resort `vfio_iommu_type1.allow_unsafe_interrupts=1` lets VFIO work without "
+          "it, at the risk that a guest forges interrupts to the host.";
     } else if (!log) {
-      f = &make("interrupt-remapping", Severity::kSkip, "kernel log not readable; cannot tell whether interrupt remapping is on");
+      f = &make("interrupt-remapping", Severity::kSkip,
+                "kernel log not readable; cannot tell whether interrupt remapping is on");
       f->hint = "Run vmcheck as root to include this check.";
     } else {
-      f = &make("interrupt-remapping", Severity::kNote, "the kernel log does not say whether interrupt remapping is on");
+      f = &make("interrupt-remapping", Severity::kNote,
+                "the kernel log does not say whether interrupt remapping is on");
     }
     if (unsafe) {
       f->summary += "; vfio_iommu_type1.allow_unsafe_interrupts=1 is set";
       if (f->severity == Severity::kPass) {
         f->severity = Severity::kNote;
-        f->hint = "Remove `vfio_iommu_type1.allow_unsafe_interrupts=1`: interrupt remapping works, so the "
-                  "unsafe option is not needed.";
+        f->hint =
+            "Remove `vfio_iommu_type1.allow_unsafe_interrupts=1`: interrupt remapping works, so "
+            "the "
+            "unsafe option is not needed.";
       }
     }
     f->evidence = std::move(evidence);

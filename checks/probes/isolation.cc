@@ -7,10 +7,10 @@
 /// /sys/class/net, /proc/cmdline and modprobe.d for vfio-pci ids.
 #include "checks/probes/isolation.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "system/facts.h"
 #include "system/host_needs.h"
@@ -40,10 +40,14 @@ std::vector<PassthroughTarget> ChoosePassthroughTargets(const Host& host, const 
   for (const auto& [addr, d] : scan.extra) {
     const PciDevice& p = d.device;
     std::string why;
-    if (p.driver == "vfio-pci") why = "bound to vfio-pci";
-    else if (d.driver_override == "vfio-pci") why = "driver_override is vfio-pci";
-    else if (auto src = config.BindSource(addr.ToString())) why = "bound by address in " + *src;
-    else if (auto src = config.IdSource(p.vendor_id.value_or(0), p.device_id.value_or(0))) why = "vfio-pci ids in " + *src;
+    if (p.driver == "vfio-pci")
+      why = "bound to vfio-pci";
+    else if (d.driver_override == "vfio-pci")
+      why = "driver_override is vfio-pci";
+    else if (auto src = config.BindSource(addr.ToString()))
+      why = "bound by address in " + *src;
+    else if (auto src = config.IdSource(p.vendor_id.value_or(0), p.device_id.value_or(0)))
+      why = "vfio-pci ids in " + *src;
     if (!why.empty()) targets.push_back({addr, why, false});
   }
   if (!targets.empty()) return targets;
@@ -67,7 +71,8 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
   const SystemFacts& facts = context.Facts(host);
   const auto& scan = facts.Pci();
   if (!scan) {
-    Finding& f = AddFinding(out, "isolation", "scan", Severity::kSkip, "cannot list the PCI devices");
+    Finding& f =
+        AddFinding(out, "isolation", "scan", Severity::kSkip, "cannot list the PCI devices");
     f.evidence.push_back({"/sys/bus/pci/devices", scan.error().message});
     return out;
   }
@@ -76,10 +81,13 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
   out.insert(out.end(), bad.begin(), bad.end());
   if (targets.empty()) {
     if (!bad.empty()) return out;
-    Finding& f = AddFinding(out, "isolation", "none", Severity::kNote,
-                            "no device is configured for passthrough and no GPU besides the console was found");
+    Finding& f = AddFinding(
+        out, "isolation", "none", Severity::kNote,
+        "no device is configured for passthrough and no GPU besides the console was found");
     f.hint = "Name the device to check with --device ADDRESS (see `vmcheck groups`).";
-    f.evidence.push_back({"/sys/bus/pci/devices", fmt::format("{} devices, none bound to or configured for vfio-pci", scan->topology.device_count())});
+    f.evidence.push_back(
+        {"/sys/bus/pci/devices", fmt::format("{} devices, none bound to or configured for vfio-pci",
+                                             scan->topology.device_count())});
     return out;
   }
   FoundNeeds needs = FindHostNeeds(host, *scan, facts.Mounts());
@@ -100,22 +108,25 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
     if (v.group >= 0) {
       std::string members;
       for (const auto& m : v.members) {
-        members += fmt::format("{}{} ({}{})", members.empty() ? "" : ", ", m.device.address.ToString(),
-                               MemberRoleName(m.role), m.why.empty() ? "" : ": " + m.why);
+        members +=
+            fmt::format("{}{} ({}{})", members.empty() ? "" : ", ", m.device.address.ToString(),
+                        MemberRoleName(m.role), m.why.empty() ? "" : ": " + m.why);
       }
       f.evidence.push_back({fmt::format("/sys/kernel/iommu_groups/{}/devices", v.group),
                             members.empty() ? "no other member" : members});
     }
     for (const auto& e : needs.evidence) {
       if (std::any_of(v.members.begin(), v.members.end(), [&](const GroupMember& m) {
-            return m.role == MemberRole::kHostNeeded && e.value.find(m.device.address.ToString()) != std::string::npos;
+            return m.role == MemberRole::kHostNeeded &&
+                   e.value.find(m.device.address.ToString()) != std::string::npos;
           })) {
         f.evidence.push_back(e);
       }
     }
     for (const auto& other : v.functions_in_other_groups) {
-      f.evidence.push_back({"/sys/kernel/iommu_groups",
-                            fmt::format("{} (same card) is in group {}: pass it too", other.address.ToString(), other.iommu_group)});
+      f.evidence.push_back(
+          {"/sys/kernel/iommu_groups", fmt::format("{} (same card) is in group {}: pass it too",
+                                                   other.address.ToString(), other.iommu_group)});
     }
     switch (v.isolation) {
       case Isolation::kIsolated:
@@ -123,22 +134,33 @@ std::vector<Finding> IsolationProbe::Run(const Host& host, const ProbeContext& c
         if (acs_override) {
           f.severity = Severity::kWarn;
           f.summary += ", but only because pcie_acs_override splits the groups";
-          f.hint = "The hardware does not isolate this group; devices can still reach each other by "
-                   "peer-to-peer DMA. Prefer a slot whose group is isolated without the override.";
+          f.hint =
+              "The hardware does not isolate this group; devices can still reach each other by "
+              "peer-to-peer DMA. Prefer a slot whose group is isolated without the override.";
           f.evidence.push_back(params.AsEvidence());
         }
         break;
-      case Isolation::kSharesWithOtherDevices: f.severity = Severity::kWarn; break;
-      case Isolation::kSharesWithHostDevice: f.severity = t.candidate ? Severity::kWarn : Severity::kFail; break;
-      case Isolation::kNoGroup: f.severity = Severity::kSkip; break;
-      case Isolation::kNotFound: f.severity = Severity::kFail; break;
+      case Isolation::kSharesWithOtherDevices:
+        f.severity = Severity::kWarn;
+        break;
+      case Isolation::kSharesWithHostDevice:
+        f.severity = t.candidate ? Severity::kWarn : Severity::kFail;
+        break;
+      case Isolation::kNoGroup:
+        f.severity = Severity::kSkip;
+        break;
+      case Isolation::kNotFound:
+        f.severity = Severity::kFail;
+        break;
     }
     if (v.target_needed_by_host) {
       f.severity = t.candidate ? Severity::kWarn : Severity::kFail;
-      f.summary = fmt::format("{} is needed by the host itself: {}", t.address.ToString(), *v.target_needed_by_host);
-      f.hint = fmt::format("Do not give {} to a VM: the host would lose its {}. Choose another "
-                           "device, or move what the host needs to another controller first.",
-                           t.address.ToString(), *v.target_needed_by_host);
+      f.summary = fmt::format("{} is needed by the host itself: {}", t.address.ToString(),
+                              *v.target_needed_by_host);
+      f.hint = fmt::format(
+          "Do not give {} to a VM: the host would lose its {}. Choose another "
+          "device, or move what the host needs to another controller first.",
+          t.address.ToString(), *v.target_needed_by_host);
     }
     if (t.candidate && f.severity != Severity::kSkip) f.summary = "candidate: " + f.summary;
   }

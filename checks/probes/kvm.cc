@@ -7,6 +7,7 @@
 #include "checks/probes/kvm.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -16,8 +17,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "system/accounts.h"
 #include "system/facts.h"
@@ -30,10 +29,10 @@ namespace {
 constexpr std::string_view kDevKvm = "/dev/kvm";
 
 enum class DeviceState {
-  kUsable,        // live: ioctls worked; captured tree: node present and accessible
-  kMissing,       // no /dev/kvm
-  kDenied,        // node present, the user may not open it read-write
-  kBroken,        // node present but not a KVM device, or the ioctls failed
+  kUsable,   // live: ioctls worked; captured tree: node present and accessible
+  kMissing,  // no /dev/kvm
+  kDenied,   // node present, the user may not open it read-write
+  kBroken,   // node present but not a KVM device, or the ioctls failed
 };
 
 struct DeviceResult {
@@ -89,7 +88,8 @@ DeviceResult ProbeDevice(const Host& host, const ProbeContext& context) {
       result.state = DeviceState::kBroken;
       result.detail = "/dev/kvm is not a character device";
     } else {
-      result.state = MayReadWrite(context.identity, *info) ? DeviceState::kUsable : DeviceState::kDenied;
+      result.state =
+          MayReadWrite(context.identity, *info) ? DeviceState::kUsable : DeviceState::kDenied;
     }
     return result;
   }
@@ -113,9 +113,10 @@ DeviceResult ProbeDevice(const Host& host, const ProbeContext& context) {
   int version = ::ioctl(fd->get(), KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION) {
     result.state = DeviceState::kBroken;
-    result.detail = version < 0 ? fmt::format("KVM_GET_API_VERSION failed: {}", std::strerror(errno))
-                                : fmt::format("KVM_GET_API_VERSION returned {}, expected {}",
-                                              version, KVM_API_VERSION);
+    result.detail =
+        version < 0
+            ? fmt::format("KVM_GET_API_VERSION failed: {}", std::strerror(errno))
+            : fmt::format("KVM_GET_API_VERSION returned {}, expected {}", version, KVM_API_VERSION);
     result.evidence.push_back({"(ioctl)", result.detail});
     return result;
   }
@@ -135,7 +136,8 @@ DeviceResult ProbeDevice(const Host& host, const ProbeContext& context) {
 
 bool ContainsNoCase(std::string_view hay, std::string_view needle) {
   auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
   return it != hay.end();
 }
@@ -158,7 +160,8 @@ LogFacts ScanKernelLog(const std::expected<std::vector<std::string>, Error>& log
   for (const auto& m : *log) {
     if (ContainsNoCase(m, "disabled by bios") || ContainsNoCase(m, "disabled (by bios)")) {
       facts.firmware_disabled.push_back(m);
-    } else if (ContainsNoCase(m, "no hardware support") || ContainsNoCase(m, "not supported by cpu") ||
+    } else if (ContainsNoCase(m, "no hardware support") ||
+               ContainsNoCase(m, "not supported by cpu") ||
                ContainsNoCase(m, "svm not supported") || ContainsNoCase(m, "vmx not supported")) {
       facts.no_support.push_back(m);
     }
@@ -202,9 +205,11 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
   std::vector<ModuleInfo> backends;
   std::string vendor_module = cpu ? VendorModuleFor(*cpu) : "";
   for (auto [name, symbol] : {std::pair<std::string, std::string>{"kvm_intel", "KVM_INTEL"},
-                               {"kvm_amd", "KVM_AMD"}, {"kvm_pvm", "KVM_PVM"}}) {
+                              {"kvm_amd", "KVM_AMD"},
+                              {"kvm_pvm", "KVM_PVM"}}) {
     ModuleInfo m = modules.Query(name, symbol);
-    if (name == vendor_module || m.state == ModuleState::kLoaded || m.state == ModuleState::kBuiltin) {
+    if (name == vendor_module || m.state == ModuleState::kLoaded ||
+        m.state == ModuleState::kBuiltin) {
       backends.push_back(std::move(m));
     }
   }
@@ -227,16 +232,18 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
       case DeviceState::kMissing: {
         f = &make("device", Severity::kFail, "/dev/kvm does not exist: QEMU cannot use KVM");
         if (active_backend != backends.end() && core.state != ModuleState::kMissing) {
-          f->hint = "The KVM modules are loaded but the node is missing: run `udevadm trigger "
-                    "--sysname-match=kvm` or create it with `mknod -m 0660 /dev/kvm c 10 232 && "
-                    "chgrp kvm /dev/kvm`.";
+          f->hint =
+              "The KVM modules are loaded but the node is missing: run `udevadm trigger "
+              "--sysname-match=kvm` or create it with `mknod -m 0660 /dev/kvm c 10 232 && "
+              "chgrp kvm /dev/kvm`.";
         } else {
           f->hint = "See kvm.module and kvm.cpu below: the node appears once a KVM module loads.";
         }
         break;
       }
       case DeviceState::kDenied: {
-        std::string group = GroupName(host, device.info.gid).value_or(std::to_string(device.info.gid));
+        std::string group =
+            GroupName(host, device.info.gid).value_or(std::to_string(device.info.gid));
         f = &make("device", Severity::kFail,
                   fmt::format("/dev/kvm exists but {} may not open it read-write",
                               context.identity.name));
@@ -255,9 +262,11 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
         break;
       }
       case DeviceState::kBroken:
-        f = &make("device", Severity::kFail, fmt::format("/dev/kvm is not usable: {}", device.detail));
-        f->hint = "Check `dmesg | grep -i kvm` for the reason; a /dev/kvm that is not character "
-                  "device 10:232 should be removed so udev can recreate it.";
+        f = &make("device", Severity::kFail,
+                  fmt::format("/dev/kvm is not usable: {}", device.detail));
+        f->hint =
+            "Check `dmesg | grep -i kvm` for the reason; a /dev/kvm that is not character "
+            "device 10:232 should be removed so udev can recreate it.";
         break;
     }
     f->evidence = device.evidence;
@@ -271,10 +280,9 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
       f.evidence.push_back({"/proc/cpuinfo", cpu.error().message});
     } else {
       const bool vmx = cpu->has("vmx"), svm = cpu->has("svm"), guest = cpu->has("hypervisor");
-      std::string flags_seen = fmt::format("vendor {}; vmx {}, svm {}, hypervisor {}",
-                                           cpu->vendor.empty() ? "unknown" : cpu->vendor,
-                                           vmx ? "present" : "absent", svm ? "present" : "absent",
-                                           guest ? "present" : "absent");
+      std::string flags_seen = fmt::format(
+          "vendor {}; vmx {}, svm {}, hypervisor {}", cpu->vendor.empty() ? "unknown" : cpu->vendor,
+          vmx ? "present" : "absent", svm ? "present" : "absent", guest ? "present" : "absent");
       Finding* f;
       if (vmx || svm) {
         f = &make("cpu", Severity::kPass,
@@ -288,21 +296,26 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
                                  fmt::format("KVM backend {} is {}", active_backend->name,
                                              ModuleStateName(active_backend->state))});
         }
-        f->hint = "Guests run with KVM here, but PCI passthrough of physical devices needs the "
-                  "bare-metal host (or a vIOMMU the outer hypervisor provides).";
+        f->hint =
+            "Guests run with KVM here, but PCI passthrough of physical devices needs the "
+            "bare-metal host (or a vIOMMU the outer hypervisor provides).";
       } else if (guest) {
         f = &make("cpu", Severity::kFail,
                   "the CPU offers no hardware virtualization: this is a virtual machine without "
                   "nested virtualization");
-        f->hint = "Enable nested virtualization on the outer host (e.g. `options kvm_intel "
-                  "nested=1` or `options kvm_amd nested=1` there, and `-cpu host` for this VM), "
-                  "or run on bare metal.";
+        f->hint =
+            "Enable nested virtualization on the outer host (e.g. `options kvm_intel "
+            "nested=1` or `options kvm_amd nested=1` there, and `-cpu host` for this VM), "
+            "or run on bare metal.";
       } else {
-        f = &make("cpu", Severity::kFail, "the CPU offers no hardware virtualization (no vmx/svm flag)");
-        f->hint = cpu->is_amd() ? "Enable 'SVM Mode' in the firmware setup (UEFI/BIOS), then power off and on."
-                                : "Enable Intel Virtualization Technology (VT-x) in the firmware setup "
-                                  "(UEFI/BIOS), then power off and on. Recent kernels hide the vmx "
-                                  "flag when the firmware locks VT-x off.";
+        f = &make("cpu", Severity::kFail,
+                  "the CPU offers no hardware virtualization (no vmx/svm flag)");
+        f->hint =
+            cpu->is_amd()
+                ? "Enable 'SVM Mode' in the firmware setup (UEFI/BIOS), then power off and on."
+                : "Enable Intel Virtualization Technology (VT-x) in the firmware setup "
+                  "(UEFI/BIOS), then power off and on. Recent kernels hide the vmx "
+                  "flag when the firmware locks VT-x off.";
       }
       f->evidence.insert(f->evidence.begin(), {"/proc/cpuinfo", flags_seen});
       for (const auto& line : log.no_support) f->evidence.push_back({"/dev/kmsg", line});
@@ -312,7 +325,8 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
   // --- kvm.module: core module and the vendor backend.
   {
     std::vector<Evidence> evidence = core.evidence;
-    for (const auto& b : backends) evidence.insert(evidence.end(), b.evidence.begin(), b.evidence.end());
+    for (const auto& b : backends)
+      evidence.insert(evidence.end(), b.evidence.begin(), b.evidence.end());
     Finding* f;
     bool core_ok = core.state == ModuleState::kLoaded || core.state == ModuleState::kBuiltin;
     if (core_ok && active_backend != backends.end()) {
@@ -330,7 +344,8 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
           // The module cannot load on this CPU: kvm.cpu carries the failure and its fix.
           f = &make("module", Severity::kNote,
                     fmt::format("{} is installed but not loaded; it cannot load without vmx/svm "
-                                "(see kvm.cpu)", name));
+                                "(see kvm.cpu)",
+                                name));
         } else {
           f = &make("module", usable ? Severity::kNote : Severity::kFail,
                     fmt::format("{} is installed but not loaded", name));
@@ -347,9 +362,10 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
                   fmt::format("the running kernel {} has no KVM module{}",
                               modules.kernel_release().empty() ? "" : modules.kernel_release(),
                               vendor_module.empty() ? "" : " (" + vendor_module + ")"));
-        f->hint = "Boot a kernel built with CONFIG_KVM and CONFIG_KVM_INTEL/CONFIG_KVM_AMD "
-                  "(Debian's linux-image-amd64 has them), or install the modules package that "
-                  "matches the running kernel.";
+        f->hint =
+            "Boot a kernel built with CONFIG_KVM and CONFIG_KVM_INTEL/CONFIG_KVM_AMD "
+            "(Debian's linux-image-amd64 has them), or install the modules package that "
+            "matches the running kernel.";
       }
     }
     f->evidence = std::move(evidence);
@@ -358,17 +374,22 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
   // --- kvm.firmware: did the firmware switch virtualization off?
   {
     if (usable) {
-      Finding& f = make("firmware", Severity::kPass, "the firmware has virtualization enabled (KVM works)");
+      Finding& f =
+          make("firmware", Severity::kPass, "the firmware has virtualization enabled (KVM works)");
       f.evidence.push_back({std::string(kDevKvm), "usable; the kernel log was not needed"});
     } else if (!log.readable) {
-      Finding& f = make("firmware", Severity::kSkip, "kernel log not readable; cannot tell whether the firmware disabled virtualization");
+      Finding& f =
+          make("firmware", Severity::kSkip,
+               "kernel log not readable; cannot tell whether the firmware disabled virtualization");
       f.evidence.push_back({"/dev/kmsg", log.error});
       f.hint = "Run vmcheck as root (or set kernel.dmesg_restrict=0) to include this check.";
     } else if (!log.firmware_disabled.empty()) {
-      Finding& f = make("firmware", Severity::kFail, "the firmware has disabled hardware virtualization");
+      Finding& f =
+          make("firmware", Severity::kFail, "the firmware has disabled hardware virtualization");
       for (const auto& line : log.firmware_disabled) f.evidence.push_back({"/dev/kmsg", line});
-      f.hint = "Enable Intel VT-x or AMD SVM ('SVM Mode') in the firmware setup (UEFI/BIOS), "
-               "then power the machine off and on (a warm reboot may keep the lock).";
+      f.hint =
+          "Enable Intel VT-x or AMD SVM ('SVM Mode') in the firmware setup (UEFI/BIOS), "
+          "then power the machine off and on (a warm reboot may keep the lock).";
     } else {
       Finding& f = make("firmware", Severity::kPass,
                         "the kernel log shows no virtualization disabled by the firmware");
@@ -384,14 +405,16 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
     if (value) {
       auto v = Trim(*value);
       bool on = v == "Y" || v == "1" || v == "y";
-      Finding& f = make("nested", on ? Severity::kPass : Severity::kNote,
-                        on ? "nested virtualization is enabled"
-                           : "nested virtualization is disabled (only needed to run VMs inside guests)");
+      Finding& f =
+          make("nested", on ? Severity::kPass : Severity::kNote,
+               on ? "nested virtualization is enabled"
+                  : "nested virtualization is disabled (only needed to run VMs inside guests)");
       f.evidence.push_back({path, std::string(v)});
       if (!on) {
-        f.hint = fmt::format("If guests must run their own VMs: add `options {} nested=1` to "
-                             "/etc/modprobe.d/kvm.conf and reload {}.",
-                             active_backend->name, active_backend->name);
+        f.hint = fmt::format(
+            "If guests must run their own VMs: add `options {} nested=1` to "
+            "/etc/modprobe.d/kvm.conf and reload {}.",
+            active_backend->name, active_backend->name);
       }
     }
   }

@@ -4,9 +4,9 @@
 /// guest: with --guest, the virtio drivers a VM needs, from the kernel config and modules.
 #include "checks/probes/qemu.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "system/facts.h"
 #include "system/fixer_ids.h"
@@ -18,22 +18,23 @@ namespace {
 
 // Where distributions install OVMF's code image.
 constexpr std::string_view kOvmfPaths[] = {
-    "/usr/share/OVMF/OVMF_CODE_4M.fd",          // Debian 12, Ubuntu 22.04+
-    "/usr/share/OVMF/OVMF_CODE.fd",             // Debian/Ubuntu (older)
-    "/usr/share/edk2/ovmf/OVMF_CODE.fd",        // Fedora
-    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",      // Arch (edk2-ovmf 202202+)
-    "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd",    // Arch (older)
-    "/usr/share/qemu/ovmf-x86_64-code.bin",     // openSUSE
-    "/usr/share/edk2-ovmf/OVMF_CODE.fd",        // Gentoo
+    "/usr/share/OVMF/OVMF_CODE_4M.fd",        // Debian 12, Ubuntu 22.04+
+    "/usr/share/OVMF/OVMF_CODE.fd",           // Debian/Ubuntu (older)
+    "/usr/share/edk2/ovmf/OVMF_CODE.fd",      // Fedora
+    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",    // Arch (edk2-ovmf 202202+)
+    "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd",  // Arch (older)
+    "/usr/share/qemu/ovmf-x86_64-code.bin",   // openSUSE
+    "/usr/share/edk2-ovmf/OVMF_CODE.fd",      // Gentoo
 };
 
 constexpr std::string_view kBridgeHelpers[] = {
-    "/usr/lib/qemu/qemu-bridge-helper",   // Debian, Ubuntu, Arch
-    "/usr/libexec/qemu-bridge-helper",    // Fedora, openSUSE, Arch (newer)
+    "/usr/lib/qemu/qemu-bridge-helper",  // Debian, Ubuntu, Arch
+    "/usr/libexec/qemu-bridge-helper",   // Fedora, openSUSE, Arch (newer)
 };
 
 bool Enabled(const Host& host, std::string_view unit) {
-  for (const char* dir : {"/etc/systemd/system/multi-user.target.wants", "/etc/systemd/system/sockets.target.wants"}) {
+  for (const char* dir : {"/etc/systemd/system/multi-user.target.wants",
+                          "/etc/systemd/system/sockets.target.wants"}) {
     if (host.Exists(Root::kConfig, fmt::format("{}/{}", dir, unit))) return true;
   }
   return false;
@@ -56,24 +57,29 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       if (host.Exists(Root::kConfig, p)) found.push_back({std::string(p), "present"});
     }
     if (!found.empty()) {
-      Finding& f = AddFinding(out, "qemu", "ovmf", Severity::kPass, "UEFI firmware for guests (OVMF) is installed");
+      Finding& f = AddFinding(out, "qemu", "ovmf", Severity::kPass,
+                              "UEFI firmware for guests (OVMF) is installed");
       f.evidence = found;
     } else {
-      Finding& f = AddFinding(out, "qemu", "ovmf", Severity::kWarn,
-                        "no UEFI firmware for guests (OVMF): GPUs passed through need a UEFI guest");
+      Finding& f =
+          AddFinding(out, "qemu", "ovmf", Severity::kWarn,
+                     "no UEFI firmware for guests (OVMF): GPUs passed through need a UEFI guest");
       f.evidence.push_back({"/usr/share/OVMF", "no OVMF_CODE image in any known place"});
-      f.hint = "Install it: `apt install ovmf` (Debian/Ubuntu), `dnf install edk2-ovmf` (Fedora), "
-               "`pacman -S edk2-ovmf` (Arch).";
+      f.hint =
+          "Install it: `apt install ovmf` (Debian/Ubuntu), `dnf install edk2-ovmf` (Fedora), "
+          "`pacman -S edk2-ovmf` (Arch).";
     }
   }
   // --- qemu.tun: tap networking for guests.
   {
     auto tun = host.Stat(Root::kRuntime, "/dev/net/tun");
     if (tun) {
-      Finding& f = AddFinding(out, "qemu", "tun", Severity::kPass, "/dev/net/tun exists (tap networking)");
+      Finding& f =
+          AddFinding(out, "qemu", "tun", Severity::kPass, "/dev/net/tun exists (tap networking)");
       f.evidence.push_back({"/dev/net/tun", fmt::format("mode {:04o}", tun->mode)});
     } else {
-      Finding& f = AddFinding(out, "qemu", "tun", Severity::kWarn, "/dev/net/tun does not exist: guests cannot use tap networking");
+      Finding& f = AddFinding(out, "qemu", "tun", Severity::kWarn,
+                              "/dev/net/tun does not exist: guests cannot use tap networking");
       f.evidence.push_back({"/dev/net/tun", tun.error().message});
       f.hint = "Load the tun module: `modprobe tun`.";
     }
@@ -86,20 +92,25 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
   if (!helper.empty()) {
     auto st = host.Stat(Root::kConfig, helper);
     bool setuid = st && (st->mode & 04000) && st->uid == 0;
-    Finding& f = AddFinding(out, "qemu", "bridge-helper", setuid ? Severity::kPass : Severity::kNote,
-                      setuid ? "qemu-bridge-helper is setuid root: unprivileged QEMU can join bridges"
-                             : "qemu-bridge-helper is not setuid root: only root's QEMU can join bridges");
-    f.evidence.push_back({helper, st ? fmt::format("mode {:04o}, owner uid {}", st->mode, st->uid) : st.error().message});
-    if (!setuid) f.hint = fmt::format("If unprivileged users start VMs on a bridge: `chmod u+s {}`.", helper);
+    Finding& f = AddFinding(
+        out, "qemu", "bridge-helper", setuid ? Severity::kPass : Severity::kNote,
+        setuid ? "qemu-bridge-helper is setuid root: unprivileged QEMU can join bridges"
+               : "qemu-bridge-helper is not setuid root: only root's QEMU can join bridges");
+    f.evidence.push_back({helper, st ? fmt::format("mode {:04o}, owner uid {}", st->mode, st->uid)
+                                     : st.error().message});
+    if (!setuid)
+      f.hint = fmt::format("If unprivileged users start VMs on a bridge: `chmod u+s {}`.", helper);
 
     const std::string conf = "/etc/qemu/bridge.conf";
     auto text = host.Read(Root::kConfig, conf, 1 << 16);
     if (!text) {
       Finding& c = AddFinding(out, "qemu", "bridge-conf", Severity::kNote,
-                        "no /etc/qemu/bridge.conf: the bridge helper allows no bridge");
+                              "no /etc/qemu/bridge.conf: the bridge helper allows no bridge");
       c.evidence.push_back({conf, text.error().message});
-      c.hint = "To let guests join bridge br0: `mkdir -p /etc/qemu && echo 'allow br0' > /etc/qemu/bridge.conf`, "
-               "owned by root, mode 0644.";
+      c.hint =
+          "To let guests join bridge br0: `mkdir -p /etc/qemu && echo 'allow br0' > "
+          "/etc/qemu/bridge.conf`, "
+          "owned by root, mode 0644.";
       c.fixer = std::string(kFixQemuBridge);
     } else {
       std::vector<std::string> allowed;
@@ -111,18 +122,28 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       }
       auto fst = host.Stat(Root::kConfig, conf);
       auto dst = host.Stat(Root::kConfig, "/etc/qemu");
-      bool unsafe = (fst && (fst->uid != 0 || (fst->mode & 022))) || (dst && (dst->uid != 0 || (dst->mode & 022)));
+      bool unsafe = (fst && (fst->uid != 0 || (fst->mode & 022))) ||
+                    (dst && (dst->uid != 0 || (dst->mode & 022)));
       Severity sev = unsafe ? Severity::kFail : allowed.empty() ? Severity::kNote : Severity::kPass;
       std::string list = Join(allowed, ", ");
-      Finding& c = AddFinding(out, "qemu", "bridge-conf", sev,
-                        unsafe ? "/etc/qemu/bridge.conf can be changed by users other than root: a setuid "
-                                 "helper trusts it"
-                        : allowed.empty() ? "/etc/qemu/bridge.conf allows no bridge"
-                                          : fmt::format("/etc/qemu/bridge.conf allows {}", list));
-      if (fst) c.evidence.push_back({conf, fmt::format("mode {:04o}, owner uid {}; {} allow line(s)", fst->mode, fst->uid, allowed.size())});
-      if (dst) c.evidence.push_back({"/etc/qemu", fmt::format("mode {:04o}, owner uid {}", dst->mode, dst->uid)});
-      if (unsafe) c.hint = "Run `chown root:root /etc/qemu /etc/qemu/bridge.conf && chmod 755 /etc/qemu && chmod 644 /etc/qemu/bridge.conf`.";
-      else if (allowed.empty()) c.hint = "Add a line `allow br0` (your bridge's name) to /etc/qemu/bridge.conf.";
+      Finding& c = AddFinding(
+          out, "qemu", "bridge-conf", sev,
+          unsafe ? "/etc/qemu/bridge.conf can be changed by users other than root: a setuid "
+                   "helper trusts it"
+          : allowed.empty() ? "/etc/qemu/bridge.conf allows no bridge"
+                            : fmt::format("/etc/qemu/bridge.conf allows {}", list));
+      if (fst)
+        c.evidence.push_back({conf, fmt::format("mode {:04o}, owner uid {}; {} allow line(s)",
+                                                fst->mode, fst->uid, allowed.size())});
+      if (dst)
+        c.evidence.push_back(
+            {"/etc/qemu", fmt::format("mode {:04o}, owner uid {}", dst->mode, dst->uid)});
+      if (unsafe)
+        c.hint =
+            "Run `chown root:root /etc/qemu /etc/qemu/bridge.conf && chmod 755 /etc/qemu && chmod "
+            "644 /etc/qemu/bridge.conf`.";
+      else if (allowed.empty())
+        c.hint = "Add a line `allow br0` (your bridge's name) to /etc/qemu/bridge.conf.";
       if (!unsafe) c.fixer = std::string(kFixQemuBridge);
     }
   }
@@ -137,11 +158,12 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
     bool logd = Enabled(host, "virtlogd.socket") || Enabled(host, "virtlogd.service");
     bool ok = (daemon || modular) && logd;
     Finding& f = AddFinding(out, "qemu", "libvirt", ok ? Severity::kPass : Severity::kWarn,
-                      ok ? "libvirt's daemons are enabled" : "libvirt is installed but its daemons are not enabled");
-    f.evidence.push_back({"/etc/systemd/system", fmt::format("libvirtd {}, virtqemud {}, virtlogd {}",
-                                                              daemon ? "enabled" : "not enabled",
-                                                              modular ? "enabled" : "not enabled",
-                                                              logd ? "enabled" : "not enabled")});
+                            ok ? "libvirt's daemons are enabled"
+                               : "libvirt is installed but its daemons are not enabled");
+    f.evidence.push_back(
+        {"/etc/systemd/system",
+         fmt::format("libvirtd {}, virtqemud {}, virtlogd {}", daemon ? "enabled" : "not enabled",
+                     modular ? "enabled" : "not enabled", logd ? "enabled" : "not enabled")});
     if (!ok) f.hint = "Run `systemctl enable --now libvirtd.socket virtlogd.socket`.";
   }
   return out;
@@ -160,8 +182,11 @@ std::vector<Finding> GuestProbe::Run(const Host& host, const ProbeContext& conte
   {
     bool vm = cpu && cpu->has("hypervisor");
     Finding& f = AddFinding(out, "guest", "hypervisor", vm ? Severity::kPass : Severity::kWarn,
-                      vm ? "running under a hypervisor" : "no hypervisor flag: this does not look like a virtual machine");
-    f.evidence.push_back({"/proc/cpuinfo", cpu ? (vm ? "hypervisor flag present" : "hypervisor flag absent") : cpu.error().message});
+                            vm ? "running under a hypervisor"
+                               : "no hypervisor flag: this does not look like a virtual machine");
+    f.evidence.push_back(
+        {"/proc/cpuinfo",
+         cpu ? (vm ? "hypervisor flag present" : "hypervisor flag absent") : cpu.error().message});
   }
   const ModuleIndex& modules = context.Facts(host).Modules();
   struct Driver {
@@ -169,23 +194,27 @@ std::vector<Finding> GuestProbe::Run(const Host& host, const ProbeContext& conte
     const char* symbol;
     const char* what;
   };
-  for (const Driver& d : {Driver{"virtio_pci", "VIRTIO_PCI", "virtio PCI transport"},
-                          Driver{"virtio_blk", "VIRTIO_BLK", "virtio disks"},
-                          Driver{"virtio_net", "VIRTIO_NET", "virtio network"},
-                          Driver{"virtio_scsi", "SCSI_VIRTIO", "virtio SCSI"},
-                          Driver{"virtio_balloon", "VIRTIO_BALLOON", "memory balloon"},
-                          Driver{"virtio_console", "VIRTIO_CONSOLE", "virtio console and guest agent channel"}}) {
+  for (const Driver& d :
+       {Driver{"virtio_pci", "VIRTIO_PCI", "virtio PCI transport"},
+        Driver{"virtio_blk", "VIRTIO_BLK", "virtio disks"},
+        Driver{"virtio_net", "VIRTIO_NET", "virtio network"},
+        Driver{"virtio_scsi", "SCSI_VIRTIO", "virtio SCSI"},
+        Driver{"virtio_balloon", "VIRTIO_BALLOON", "memory balloon"},
+        Driver{"virtio_console", "VIRTIO_CONSOLE", "virtio console and guest agent channel"}}) {
     ModuleInfo m = modules.Query(d.module, d.symbol);
     auto tristate = modules.kernel_config().Tristate(d.symbol);
     Severity sev = m.state == ModuleState::kMissing ? Severity::kWarn : Severity::kPass;
-    Finding& f = AddFinding(out, "guest", d.module, sev,
-                      fmt::format("{} ({}) is {}", d.module, d.what, ModuleStateName(m.state)));
+    Finding& f =
+        AddFinding(out, "guest", d.module, sev,
+                   fmt::format("{} ({}) is {}", d.module, d.what, ModuleStateName(m.state)));
     f.evidence = m.evidence;
     Evidence config = modules.kernel_config().EvidenceFor(d.symbol);
-    bool shown = std::any_of(f.evidence.begin(), f.evidence.end(), [&](const Evidence& e) { return e.path == config.path; });
+    bool shown = std::any_of(f.evidence.begin(), f.evidence.end(),
+                             [&](const Evidence& e) { return e.path == config.path; });
     if (tristate && !shown) f.evidence.push_back(std::move(config));
     if (sev != Severity::kPass) {
-      f.hint = fmt::format("Use a kernel with CONFIG_{}=y or =m (distribution kernels have it).", d.symbol);
+      f.hint = fmt::format("Use a kernel with CONFIG_{}=y or =m (distribution kernels have it).",
+                           d.symbol);
     }
   }
   return out;

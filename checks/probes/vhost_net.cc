@@ -32,21 +32,27 @@ std::vector<Finding> VhostNetProbe::Run(const Host& host, const ProbeContext& co
     switch (mod.state) {
       case ModuleState::kLoaded:
       case ModuleState::kBuiltin:
-        f = &make("module", Severity::kPass, fmt::format("vhost_net is {}", ModuleStateName(mod.state)));
+        f = &make("module", Severity::kPass,
+                  fmt::format("vhost_net is {}", ModuleStateName(mod.state)));
         break;
       case ModuleState::kAvailable:
         f = &make("module", node ? Severity::kPass : Severity::kWarn,
                   node ? "vhost_net is installed and loads on first use of /dev/vhost-net"
                        : "vhost_net is installed but not loaded");
         if (!node) {
-          f->hint = "Run `modprobe vhost_net`, and add a line `vhost_net` to /etc/modules-load.d/vhost_net.conf to load it at boot.";
+          f->hint =
+              "Run `modprobe vhost_net`, and add a line `vhost_net` to "
+              "/etc/modules-load.d/vhost_net.conf to load it at boot.";
           f->fixer = std::string(kFixModulesLoad);
         }
         break;
       case ModuleState::kMissing:
         f = &make("module", Severity::kWarn,
-                  "the running kernel has no vhost_net module: guest networking will go through user space");
-        f->hint = "Use a kernel built with CONFIG_VHOST_NET (Debian's and most distribution kernels are).";
+                  "the running kernel has no vhost_net module: guest networking will go through "
+                  "user space");
+        f->hint =
+            "Use a kernel built with CONFIG_VHOST_NET (Debian's and most distribution kernels "
+            "are).";
         break;
     }
     f->evidence = mod.evidence;
@@ -70,8 +76,9 @@ std::vector<Finding> VhostNetProbe::Run(const Host& host, const ProbeContext& co
       Finding& f = make("boot", Severity::kPass, "vhost_net is loaded at boot");
       f.evidence = boot;
     } else {
-      Finding& f = make("boot", Severity::kNote,
-                        "nothing loads vhost_net at boot; it loads on demand when QEMU opens /dev/vhost-net");
+      Finding& f = make(
+          "boot", Severity::kNote,
+          "nothing loads vhost_net at boot; it loads on demand when QEMU opens /dev/vhost-net");
       f.evidence.push_back({"/etc/modules-load.d", "no vhost_net entry (nor in /etc/modules)"});
       f.hint = "Optional: add a line `vhost_net` to /etc/modules-load.d/vhost_net.conf.";
       f.fixer = std::string(kFixModulesLoad);

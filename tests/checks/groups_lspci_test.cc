@@ -1,12 +1,12 @@
 // `vmcheck groups` names every device exactly as `lspci -nn` does, on each captured tree:
 // the real lspci reads the same tree through its sysfs back end.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/run_command.h"
 #include "tests/sysroot.h"
@@ -28,9 +28,13 @@ class GroupsMatchLspci : public ::testing::TestWithParam<std::string> {};
 TEST_P(GroupsMatchLspci, SameNamesAndAGroupForEveryDevice) {
   testing::Sysroot root(GetParam());
   ASSERT_TRUE(root.ok());
-  std::string lspci = testing::RunCommand("lspci -nn -A linux-sysfs -O sysfs.path=" + root.runtime() + "/sys/bus/pci 2>/dev/null").out;
+  std::string lspci =
+      testing::RunCommand("lspci -nn -A linux-sysfs -O sysfs.path=" + root.runtime() +
+                          "/sys/bus/pci 2>/dev/null")
+          .out;
   ASSERT_FALSE(lspci.empty()) << "lspci printed nothing (is pciutils installed?)";
-  std::string groups = testing::RunCommand(std::string(VMCHECK_BINARY) + " groups --root " + root.runtime()).out;
+  std::string groups =
+      testing::RunCommand(std::string(VMCHECK_BINARY) + " groups --root " + root.runtime()).out;
   std::multiset<std::string> ours;
   std::istringstream in(groups);
   int headers = 0;
@@ -48,8 +52,8 @@ TEST_P(GroupsMatchLspci, SameNamesAndAGroupForEveryDevice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Captured, GroupsMatchLspci,
-                         ::testing::Values("intel-iommu", "intel-iommu-pt", "intel-iommu-off", "amd-iommu",
-                                           "no-iommu", "vfio-bound"),
+                         ::testing::Values("intel-iommu", "intel-iommu-pt", "intel-iommu-off",
+                                           "amd-iommu", "no-iommu", "vfio-bound"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& ch : n) {

@@ -1,15 +1,13 @@
 // The kvm probe on real captured trees (tests/sysroots/*.tar.xz, see tests/sysroots/README.md)
 // and on the same trees with one fact changed in the exact shape a real host shows it.
-#include "checks/probes/kvm.h"
-
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "checks/probes/kvm.h"
 #include "tests/probe_test_util.h"
 #include "tests/sysroot.h"
 
@@ -37,8 +35,8 @@ TEST(KvmProbe, ParavirtualisedHostWithoutCpuFlagsPassesWithANote) {
   Sysroot root("pvm-host");
   ASSERT_TRUE(root.ok());
   auto findings = RunKvm(root);
-  EXPECT_THAT(Verdicts(findings),
-              ElementsAre("kvm.device:pass", "kvm.cpu:note", "kvm.module:pass", "kvm.firmware:pass"));
+  EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:pass", "kvm.cpu:note", "kvm.module:pass",
+                                              "kvm.firmware:pass"));
   const Finding* cpu = FindById(findings, "kvm.cpu");
   ASSERT_NE(cpu, nullptr);
   EXPECT_THAT(Text(*cpu), HasSubstr("hypervisor present"));
@@ -52,8 +50,8 @@ TEST(KvmProbe, NodeMissingWhileModulesAreBuiltIn) {
   ASSERT_TRUE(root.ok());
   fs::remove(fs::path(root.runtime()) / "dev/kvm");
   auto findings = RunKvm(root);
-  EXPECT_THAT(Verdicts(findings),
-              ElementsAre("kvm.device:fail", "kvm.cpu:fail", "kvm.module:pass", "kvm.firmware:pass"));
+  EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:fail", "kvm.cpu:fail", "kvm.module:pass",
+                                              "kvm.firmware:pass"));
   const Finding* device = FindById(findings, "kvm.device");
   EXPECT_THAT(device->evidence[0].value, HasSubstr("does not exist"));
   EXPECT_THAT(device->hint, HasSubstr("mknod -m 0660 /dev/kvm c 10 232"));
@@ -121,7 +119,8 @@ TEST(KvmProbe, UsableOnAGuestWithSvmAndKvmAmdLoaded) {
   EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:pass", "kvm.cpu:pass", "kvm.module:pass",
                                               "kvm.firmware:pass", "kvm.nested:pass"));
   EXPECT_THAT(Text(*FindById(findings, "kvm.module")), HasSubstr("kvm_amd"));
-  EXPECT_THAT(Text(*FindById(findings, "kvm.nested")), HasSubstr("/sys/module/kvm_amd/parameters/nested"));
+  EXPECT_THAT(Text(*FindById(findings, "kvm.nested")),
+              HasSubstr("/sys/module/kvm_amd/parameters/nested"));
 }
 
 // The same guest as the kernel made the node (root:105 0660), judged for a user outside
@@ -143,8 +142,8 @@ TEST(KvmProbe, NoCpuSupportIsTheOneRootCauseFailure) {
   Sysroot root("kvm-nocpu");
   ASSERT_TRUE(root.ok());
   auto findings = RunKvm(root);
-  EXPECT_THAT(Verdicts(findings),
-              ElementsAre("kvm.device:fail", "kvm.cpu:fail", "kvm.module:note", "kvm.firmware:pass"));
+  EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:fail", "kvm.cpu:fail", "kvm.module:note",
+                                              "kvm.firmware:pass"));
   const Finding* cpu = FindById(findings, "kvm.cpu");
   EXPECT_THAT(Text(*cpu), HasSubstr("svm absent"));
   // The kernel's own words from the failed load are part of the evidence.
@@ -157,8 +156,8 @@ TEST(KvmProbe, ModuleNotLoadedMeansNoNode) {
   Sysroot root("kvm-unloaded");
   ASSERT_TRUE(root.ok());
   auto findings = RunKvm(root);
-  EXPECT_THAT(Verdicts(findings),
-              ElementsAre("kvm.device:fail", "kvm.cpu:pass", "kvm.module:fail", "kvm.firmware:pass"));
+  EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:fail", "kvm.cpu:pass", "kvm.module:fail",
+                                              "kvm.firmware:pass"));
   EXPECT_THAT(FindById(findings, "kvm.module")->hint, HasSubstr("modprobe kvm_amd"));
   EXPECT_THAT(Text(*FindById(findings, "kvm.module")), HasSubstr("kvm-amd.ko"));
 }
@@ -171,8 +170,8 @@ TEST(KvmProbe, ModuleMissingWhenTheRunningKernelHasNoModules) {
   fs::remove_all(fs::path(root.config()) / "usr/lib/modules");
   fs::remove_all(fs::path(root.config()) / "boot");
   auto findings = RunKvm(root);
-  EXPECT_THAT(Verdicts(findings),
-              ElementsAre("kvm.device:fail", "kvm.cpu:pass", "kvm.module:fail", "kvm.firmware:pass"));
+  EXPECT_THAT(Verdicts(findings), ElementsAre("kvm.device:fail", "kvm.cpu:pass", "kvm.module:fail",
+                                              "kvm.firmware:pass"));
   const Finding* module = FindById(findings, "kvm.module");
   EXPECT_THAT(module->summary, HasSubstr("has no KVM module"));
   EXPECT_THAT(Text(*module), HasSubstr("no module index for the running kernel"));

@@ -1,10 +1,10 @@
 // Probes on captured trees with one fact changed in the exact shape a real system has it:
 // a line in a config file, a token on the command line, a kernel release.
-#include <filesystem>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "checks/probes/hugepages.h"
 #include "checks/probes/iommu.h"
@@ -37,7 +37,8 @@ void AppendToCmdline(const Sysroot& root, const std::string& tokens) {
   WriteFile(p, line + " " + tokens + "\n");
 }
 
-std::vector<Finding> RunProbe(const Probe& probe, const Sysroot& root, std::vector<std::string> devices = {}) {
+std::vector<Finding> RunProbe(const Probe& probe, const Sysroot& root,
+                              std::vector<std::string> devices = {}) {
   auto host = Host::Open(root.runtime(), root.config());
   EXPECT_TRUE(host.has_value());
   ProbeContext context;
@@ -99,7 +100,8 @@ TEST(IsolationProbe, FiveDigitDomainAndBadAddressesAreHandled) {
   Sysroot root("intel-iommu");
   ASSERT_TRUE(root.ok());
   auto findings = RunProbe(IsolationProbe(), root, {"10000:00:02.0", "01:00.0x"});
-  EXPECT_THAT(Verdicts(findings), ElementsAre("isolation.device:fail", "isolation.10000:00:02.0:fail"));
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("isolation.device:fail", "isolation.10000:00:02.0:fail"));
   EXPECT_THAT(findings[1].summary, HasSubstr("not in the PCI topology"));
 }
 
@@ -107,15 +109,19 @@ TEST(IsolationProbe, FiveDigitDomainAndBadAddressesAreHandled) {
 TEST(VfioProbe, IdsMatchingIdenticalDevicesAndALateBinding) {
   Sysroot root("vfio-bound");
   ASSERT_TRUE(root.ok());
-  WriteFile(fs::path(root.config()) / "etc/modprobe.d/vfio.conf", "options vfio-pci ids=8086:10d3\n");
+  WriteFile(fs::path(root.config()) / "etc/modprobe.d/vfio.conf",
+            "options vfio-pci ids=8086:10d3\n");
   auto findings = RunProbe(VfioProbe(), root);
-  EXPECT_THAT(Verdicts(findings),
-              ElementsAre("vfio.module:pass", "vfio.ids-shared:warn", "vfio.binding.0000:01:00.0:fail",
-                          "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));
-  EXPECT_THAT(Text(*FindById(findings, "vfio.ids-shared")),
-              HasSubstr("/etc/modprobe.d/vfio.conf:1: 8086:10d3 matches 2 devices: 0000:01:00.0, 0000:02:00.0"));
+  EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.ids-shared:warn",
+                                              "vfio.binding.0000:01:00.0:fail",
+                                              "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));
+  EXPECT_THAT(
+      Text(*FindById(findings, "vfio.ids-shared")),
+      HasSubstr(
+          "/etc/modprobe.d/vfio.conf:1: 8086:10d3 matches 2 devices: 0000:01:00.0, 0000:02:00.0"));
   EXPECT_THAT(FindById(findings, "vfio.binding.0000:01:00.0")->summary, HasSubstr("e1000e has it"));
-  EXPECT_THAT(FindById(findings, "vfio.binding.0000:01:00.0")->hint, HasSubstr("softdep e1000e pre: vfio-pci"));
+  EXPECT_THAT(FindById(findings, "vfio.binding.0000:01:00.0")->hint,
+              HasSubstr("softdep e1000e pre: vfio-pci"));
 }
 
 // The early-binding hook's configuration (written by vmsetup's vfio-bind fixer) counts as
@@ -128,7 +134,8 @@ TEST(VfioProbe, AddressesOfTheEarlyBindingHookAreConfiguration) {
   auto findings = RunProbe(VfioProbe(), root);
   EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.binding.0000:01:00.0:fail",
                                               "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));
-  EXPECT_THAT(Text(*FindById(findings, "vfio.binding.0000:01:00.0")), HasSubstr("/etc/vmprep/vfio-bind.conf:2"));
+  EXPECT_THAT(Text(*FindById(findings, "vfio.binding.0000:01:00.0")),
+              HasSubstr("/etc/vmprep/vfio-bind.conf:2"));
 }
 
 // Addresses listed for early binding need the hook inside the initramfs; without its files
@@ -145,8 +152,9 @@ TEST(VfioProbe, BindingByAddressNeedsTheHookInstalled) {
   EXPECT_EQ(missing->severity, Severity::kFail);
   EXPECT_THAT(Text(*missing), HasSubstr("/usr/share/initramfs-tools/hooks/vmprep-vfio: missing"));
   // The files as the package's initramfs component installs them (initramfs-hooks/install.cmake).
-  for (const char* f : {"usr/lib/vmprep/vfio-bind.sh", "usr/share/initramfs-tools/hooks/vmprep-vfio",
-                        "usr/share/initramfs-tools/scripts/init-top/00vmprep-vfio"}) {
+  for (const char* f :
+       {"usr/lib/vmprep/vfio-bind.sh", "usr/share/initramfs-tools/hooks/vmprep-vfio",
+        "usr/share/initramfs-tools/scripts/init-top/00vmprep-vfio"}) {
     WriteFile(config / f, "#!/bin/sh\n");
   }
   auto after = RunProbe(VfioProbe(), root);
@@ -161,7 +169,8 @@ TEST(VfioProbe, InitramfsToolsModulesFileLoadsVfioEarly) {
   WriteFile(fs::path(root.config()) / "usr/sbin/update-initramfs", "#!/bin/sh\n");
   // Debian's template with the lines a passthrough guide adds.
   WriteFile(fs::path(root.config()) / "etc/initramfs-tools/modules",
-            "# List of modules that you want to include in your initramfs.\nvfio\nvfio_iommu_type1\nvfio_pci\n");
+            "# List of modules that you want to include in your "
+            "initramfs.\nvfio\nvfio_iommu_type1\nvfio_pci\n");
   auto findings = RunProbe(VfioProbe(), root);
   const Finding* early = FindById(findings, "vfio.early");
   ASSERT_NE(early, nullptr);
@@ -173,7 +182,8 @@ TEST(VfioProbe, VirqfdIsStaleOnKernelsFrom62) {
   Sysroot root("vfio-bound");
   ASSERT_TRUE(root.ok());
   WriteFile(fs::path(root.config()) / "usr/bin/mkinitcpio", "#!/bin/bash\n");
-  WriteFile(fs::path(root.config()) / "etc/mkinitcpio.conf", "MODULES=(vfio_pci vfio vfio_iommu_type1 vfio_virqfd)\n");
+  WriteFile(fs::path(root.config()) / "etc/mkinitcpio.conf",
+            "MODULES=(vfio_pci vfio vfio_iommu_type1 vfio_virqfd)\n");
   EXPECT_EQ(FindById(RunProbe(VfioProbe(), root), "vfio.virqfd"), nullptr);  // 6.1 still has it
   // The same files under a 6.8 kernel, as Ubuntu 24.04 names its release.
   WriteFile(fs::path(root.runtime()) / "proc/sys/kernel/osrelease", "6.8.0-31-generic\n");
@@ -187,8 +197,10 @@ TEST(VfioProbe, VirqfdIsStaleOnKernelsFrom62) {
 TEST(HugepagesProbe, SysctlAskingForMoreThanReservedIsAWarning) {
   Sysroot root("hugepages");
   ASSERT_TRUE(root.ok());
-  EXPECT_THAT(Verdicts(RunProbe(HugepagesProbe(), root)), ElementsAre("hugepages.reserved:pass", "hugepages.mount:pass"));
-  WriteFile(fs::path(root.config()) / "etc/sysctl.d/40-hugepages.conf", "# for the VM\nvm.nr_hugepages = 256\n");
+  EXPECT_THAT(Verdicts(RunProbe(HugepagesProbe(), root)),
+              ElementsAre("hugepages.reserved:pass", "hugepages.mount:pass"));
+  WriteFile(fs::path(root.config()) / "etc/sysctl.d/40-hugepages.conf",
+            "# for the VM\nvm.nr_hugepages = 256\n");
   auto findings = RunProbe(HugepagesProbe(), root);
   EXPECT_THAT(Verdicts(findings), ElementsAre("hugepages.reserved:warn", "hugepages.mount:pass"));
   EXPECT_THAT(findings[0].summary, HasSubstr("256 × 2 MiB asked, 64 reserved"));

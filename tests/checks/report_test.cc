@@ -3,6 +3,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace vmprep {
@@ -24,7 +25,9 @@ Finding Make(std::string id, Severity s, std::string summary, std::string hint =
 
 Report Sample() {
   Report r;
-  r.host = {"box", "6.1.0-26-amd64", "Debian GNU/Linux 12 (bookworm)", "GenuineIntel", "i7", "/", "/", true};
+  r.host = {
+      "box", "6.1.0-26-amd64", "Debian GNU/Linux 12 (bookworm)", "GenuineIntel", "i7", "/", "/",
+      true};
   r.findings = {Make("kvm.device", Severity::kPass, "/dev/kvm is usable"),
                 Make("kvm.cpu", Severity::kNote, "no vmx", "nothing to do"),
                 Make("iommu.kernel", Severity::kWarn, "off", "add intel_iommu=on")};

@@ -3,13 +3,13 @@
 // changed finding fails. A file may start with "# devices: ADDR..." (as --device),
 // "# only: CHECK..." (as --only) and "# guest" (as --guest); other "#" lines are the
 // reviewer's notes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "checks/probe.h"
 #include "tests/probe_test_util.h"
@@ -35,7 +35,8 @@ std::vector<Case> Cases() {
     std::string stem = name.substr(0, name.size() - 4);
     cases.push_back({name, stem.substr(0, stem.find('.'))});
   }
-  std::sort(cases.begin(), cases.end(), [](const Case& a, const Case& b) { return a.file < b.file; });
+  std::sort(cases.begin(), cases.end(),
+            [](const Case& a, const Case& b) { return a.file < b.file; });
   return cases;
 }
 
@@ -90,7 +91,8 @@ TEST(SysrootMatrixCoverage, EveryCaptureHasAReviewedList) {
   for (const auto& e : fs::directory_iterator(kSysroots)) {
     std::string name = e.path().filename().string();
     if (!name.ends_with(".tar.xz")) continue;
-    EXPECT_TRUE(covered.contains(name.substr(0, name.size() - 7))) << name << " has no expected list";
+    EXPECT_TRUE(covered.contains(name.substr(0, name.size() - 7)))
+        << name << " has no expected list";
   }
 }
 

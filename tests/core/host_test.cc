@@ -2,13 +2,12 @@
 #include "core/host.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace vmprep {
 namespace {
@@ -116,12 +115,14 @@ TEST_F(HostTest, ErrorsNameThePath) {
 }
 
 TEST_F(HostTest, WriteAtomicStaysInsideTheRootAndKeepsLinks) {
-  ASSERT_TRUE(host_->WriteAtomic(Root::kConfig, "/etc/new.conf", "hello\n", {.mode = 0640}).has_value());
+  ASSERT_TRUE(
+      host_->WriteAtomic(Root::kConfig, "/etc/new.conf", "hello\n", {.mode = 0640}).has_value());
   EXPECT_EQ(*host_->Read(Root::kConfig, "/etc/new.conf"), "hello\n");
   EXPECT_EQ(fs::status(root_ / "etc/new.conf").permissions(),
             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   // Writing through a link writes its target inside the root and keeps the link.
-  ASSERT_TRUE(host_->WriteAtomic(Root::kConfig, "/etc/abs-inside", "root:x:0:0::/:/bin/sh\n", {}).has_value());
+  ASSERT_TRUE(host_->WriteAtomic(Root::kConfig, "/etc/abs-inside", "root:x:0:0::/:/bin/sh\n", {})
+                  .has_value());
   EXPECT_TRUE(fs::is_symlink(root_ / "etc/abs-inside"));
   EXPECT_EQ(*host_->Read(Root::kConfig, "/etc/passwd"), "root:x:0:0::/:/bin/sh\n");
   // A link that points outside cannot be written through.

@@ -22,9 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+using vmprep::testing::Corpus;
 using vmprep::testing::Slurp;
 using vmprep::testing::Spill;
-using vmprep::testing::Corpus;
 
 FileEdit Edit(std::optional<std::string> before, std::optional<std::string> after,
               std::string path = "/etc/default/grub") {
@@ -138,8 +138,7 @@ TEST(UnifiedDiff, AppliesWithPatchOnRealFiles) {
 TEST(UnifiedDiff, RandomEditsOfCorpusFilesRoundTripThroughPatch) {
   std::mt19937 rng(20261124);
   std::vector<std::string> files;
-  for (const auto& entry :
-       fs::directory_iterator(vmprep::testing::CorpusDir() / "grub")) {
+  for (const auto& entry : fs::directory_iterator(vmprep::testing::CorpusDir() / "grub")) {
     files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());

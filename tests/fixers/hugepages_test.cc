@@ -25,7 +25,7 @@ using ::testing::HasSubstr;
 using testing::RunCommand;
 using testing::Sysroot;
 
-std::string ReadAll(const fs::path &p) {
+std::string ReadAll(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -35,20 +35,16 @@ std::string ReadAll(const fs::path &p) {
 // A captured runtime root (optionally with a real 24 GiB host's meminfo, see
 // tests/fixers/data/README.md) and the capture's config root.
 struct Env {
-  Env(const std::string &name, bool big_memory) : sr(name) {
+  Env(const std::string& name, bool big_memory) : sr(name) {
     EXPECT_TRUE(sr.ok());
     if (big_memory)
-      fs::copy_file(fs::path(VMPREP_SOURCE_DIR) /
-                        "tests/fixers/data/meminfo-24g",
-                    fs::path(sr.runtime()) / "proc/meminfo",
-                    fs::copy_options::overwrite_existing);
+      fs::copy_file(fs::path(VMPREP_SOURCE_DIR) / "tests/fixers/data/meminfo-24g",
+                    fs::path(sr.runtime()) / "proc/meminfo", fs::copy_options::overwrite_existing);
     auto h = Host::Open(sr.runtime(), sr.config());
     EXPECT_TRUE(h.has_value());
     host.emplace(std::move(*h));
   }
-  fs::path Config(const std::string &p) const {
-    return fs::path(sr.config()) / p.substr(1);
-  }
+  fs::path Config(const std::string& p) const { return fs::path(sr.config()) / p.substr(1); }
   Sysroot sr;
   std::optional<Host> host;
 };
@@ -60,13 +56,12 @@ FixerOptions Huge(std::uint64_t page_kb, std::uint64_t count) {
 }
 
 TEST(HugepagesFixer, ValidationErrors) {
-  Env intel("intel-iommu", /*big_memory=*/false); // ~960 MiB guest, no pdpe1gb
+  Env intel("intel-iommu", /*big_memory=*/false);  // ~960 MiB guest, no pdpe1gb
   auto fixer = MakeHugepagesFixer();
   auto r = fixer->Plan(*intel.host, Huge(1048576, 1));
   ASSERT_FALSE(r.has_value());
   EXPECT_THAT(r.error().ToString(), HasSubstr("pdpe1gb"));
-  r = fixer->Plan(*intel.host,
-                  Huge(2048, 64)); // 128 MiB of 960: the host keeps < 2 GiB
+  r = fixer->Plan(*intel.host, Huge(2048, 64));  // 128 MiB of 960: the host keeps < 2 GiB
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().path, "/proc/meminfo");
   EXPECT_THAT(r.error().message, HasSubstr("at least 2.0 GiB"));
@@ -76,7 +71,7 @@ TEST(HugepagesFixer, ValidationErrors) {
   r = fixer->Plan(*intel.host, Huge(2048, 0));
   ASSERT_FALSE(r.has_value());
 
-  Env big("amd-iommu", /*big_memory=*/true); // pdpe1gb, 23.5 GiB
+  Env big("amd-iommu", /*big_memory=*/true);  // pdpe1gb, 23.5 GiB
   EXPECT_TRUE(ValidateHugepages(*big.host, {1048576, 16}).has_value());
   // 22 GiB would leave 1.5 GiB: refused, and the message says how many fit.
   auto v = ValidateHugepages(*big.host, {1048576, 22});
@@ -91,9 +86,8 @@ TEST(HugepagesFixer, ValidationErrors) {
 }
 
 TEST(HugepagesFixer, MountUnitEqualsTheShippedOne) {
-  EXPECT_EQ(
-      std::string(kHugepages1GMountUnit),
-      ReadAll(fs::path(VMPREP_SOURCE_DIR) / "systemd/dev-hugepages1G.mount"));
+  EXPECT_EQ(std::string(kHugepages1GMountUnit),
+            ReadAll(fs::path(VMPREP_SOURCE_DIR) / "systemd/dev-hugepages1G.mount"));
 }
 
 TEST(HugepagesFixer, OneGigPagesInstallAndEnableTheMount) {
@@ -106,31 +100,28 @@ TEST(HugepagesFixer, OneGigPagesInstallAndEnableTheMount) {
   EXPECT_FALSE(plan->edits[0].before.has_value());
   ASSERT_EQ(plan->actions.size(), 1u);
   EXPECT_EQ(plan->actions[0].argv,
-            (std::vector<std::string>{"systemctl", "enable",
-                                      "dev-hugepages1G.mount"}));
+            (std::vector<std::string>{"systemctl", "enable", "dev-hugepages1G.mount"}));
   auto applied = ApplyEditSet(*env.host, *plan);
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   // The real systemctl enables it offline in the config root, as the
   // post-action would.
-  auto r = RunCommand("systemctl --root='" + env.sr.config() +
-                      "' enable dev-hugepages1G.mount 2>&1");
+  auto r =
+      RunCommand("systemctl --root='" + env.sr.config() + "' enable dev-hugepages1G.mount 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(fs::is_symlink(env.Config(
-      "/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount")));
+  EXPECT_TRUE(
+      fs::is_symlink(env.Config("/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount")));
   auto again = fixer->Plan(*env.host, Huge(1048576, 8));
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->empty());
-  fs::remove(env.Config(
-      "/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount"));
+  fs::remove(env.Config("/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount"));
   auto undone = UndoTransaction(*env.host, applied->record.id);
   ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
-  EXPECT_FALSE(
-      fs::exists(env.Config("/etc/systemd/system/dev-hugepages1G.mount")));
+  EXPECT_FALSE(fs::exists(env.Config("/etc/systemd/system/dev-hugepages1G.mount")));
 }
 
 TEST(HugepagesFixer, TwoMegPagesUseSystemdsMount) {
   Env env("hugepages",
-          true); // hugetlbfs mounted on /dev/hugepages, pagesize=2M
+          true);  // hugetlbfs mounted on /dev/hugepages, pagesize=2M
   auto plan = MakeHugepagesFixer()->Plan(*env.host, Huge(2048, 1024));
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   EXPECT_TRUE(plan->empty());
@@ -147,7 +138,7 @@ TEST(HugepagesFixer, ReservationOnTheCommandLine) {
   std::string before = ReadAll(env.Config("/etc/default/grub"));
   FixerOptions o = Huge(1048576, 8);
   EditSet plan;
-  for (auto &fixer : {MakeCmdlineFixer(), MakeHugepagesFixer()}) {
+  for (auto& fixer : {MakeCmdlineFixer(), MakeHugepagesFixer()}) {
     auto p = fixer->Plan(*env.host, o);
     ASSERT_TRUE(p.has_value()) << p.error().ToString();
     plan.Append(std::move(*p));
@@ -155,13 +146,10 @@ TEST(HugepagesFixer, ReservationOnTheCommandLine) {
   ASSERT_EQ(plan.edits.size(), 2u);
   auto applied = ApplyEditSet(*env.host, plan);
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
-  auto r = RunCommand(
-      "env -i bash -c 'set -a; . \"" +
-      env.Config("/etc/default/grub").string() +
-      "\"; printf %s \"$GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT\"'");
+  auto r = RunCommand("env -i bash -c 'set -a; . \"" + env.Config("/etc/default/grub").string() +
+                      "\"; printf %s \"$GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT\"'");
   ASSERT_EQ(r.code, 0);
-  EXPECT_THAT(r.out,
-              HasSubstr("default_hugepagesz=1G hugepagesz=1G hugepages=8"));
+  EXPECT_THAT(r.out, HasSubstr("default_hugepagesz=1G hugepagesz=1G hugepages=8"));
   Cmdline c(r.out);
   EXPECT_EQ(c.Get("hugepages"), "8");
   auto again = MakeCmdlineFixer()->Plan(*env.host, o);
@@ -171,5 +159,5 @@ TEST(HugepagesFixer, ReservationOnTheCommandLine) {
   EXPECT_EQ(ReadAll(env.Config("/etc/default/grub")), before);
 }
 
-} // namespace
-} // namespace vmprep
+}  // namespace
+}  // namespace vmprep

@@ -18,28 +18,24 @@ using fixers_test::Machine;
 FixerOptions Options(std::vector<std::string> devices) {
   FixerOptions o;
   o.vfio = true;
-  for (auto &d : devices)
-    o.devices.push_back(*PciAddress::Parse(d));
+  for (auto& d : devices) o.devices.push_back(*PciAddress::Parse(d));
   return o;
 }
 
 // kmod's view: the options it passes vfio_pci, and its softdep lines.
-std::string ShowConfig(const Machine &m) {
+std::string ShowConfig(const Machine& m) {
   int status = 0;
-  auto out =
-      fixers_test::Shell("modprobe -C " + m.Path("/etc/modprobe.d").string() +
-                             " --showconfig 2>/dev/null",
-                         &status);
+  auto out = fixers_test::Shell(
+      "modprobe -C " + m.Path("/etc/modprobe.d").string() + " --showconfig 2>/dev/null", &status);
   EXPECT_EQ(status, 0);
   return out;
 }
 
-std::string EffectiveIds(const std::string &showconfig) {
+std::string EffectiveIds(const std::string& showconfig) {
   std::string ids;
   int count = 0;
-  for (auto &l : fixers_test::Lines(showconfig)) {
-    if (!l.starts_with("options vfio_pci "))
-      continue;
+  for (auto& l : fixers_test::Lines(showconfig)) {
+    if (!l.starts_with("options vfio_pci ")) continue;
     for (auto w : SplitWords(l))
       if (w.starts_with("ids=")) {
         ids = std::string(w.substr(4));
@@ -54,17 +50,14 @@ std::string EffectiveIds(const std::string &showconfig) {
 // no module link, no softdep).
 TEST(ModprobeVfioFixer, EveryModprobeCorpusFile) {
   int cases = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(
-           fixers_test::CorpusDir() / "modprobe")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(fixers_test::CorpusDir() / "modprobe")) {
     std::string name = entry.path().filename();
-    if (name.find("modprobe.d_") == std::string::npos)
-      continue; // /etc/modules, modules-load.d
+    if (name.find("modprobe.d_") == std::string::npos) continue;  // /etc/modules, modules-load.d
     Machine m("intel-iommu");
     ASSERT_TRUE(m.ok());
-    std::string path =
-        "/etc/modprobe.d/" + name.substr(name.find("modprobe.d_") + 11);
-    if (!path.ends_with(".conf"))
-      path = path.substr(0, path.rfind(".conf") + 5);
+    std::string path = "/etc/modprobe.d/" + name.substr(name.find("modprobe.d_") + 11);
+    if (!path.ends_with(".conf")) path = path.substr(0, path.rfind(".conf") + 5);
     m.PutCorpus(path, "modprobe/" + name);
     std::string original = m.Get(path);
     Host host = m.OpenHost();
@@ -77,27 +70,21 @@ TEST(ModprobeVfioFixer, EveryModprobeCorpusFile) {
     std::string id = fixers_test::Apply(host, *plan);
     std::string config = ShowConfig(m);
     std::string ids = EffectiveIds(config);
-    EXPECT_NE(ids.find("1b36:0002"), std::string::npos) << name << "\n"
-                                                        << config;
-    EXPECT_NE(ids.find("8086:293e"), std::string::npos) << name << "\n"
-                                                        << config;
+    EXPECT_NE(ids.find("1b36:0002"), std::string::npos) << name << "\n" << config;
+    EXPECT_NE(ids.find("8086:293e"), std::string::npos) << name << "\n" << config;
     // Ids that were in effect stay in effect (merged, not shadowed).
     size_t p = 0;
     while (!before_ids.empty() && p <= before_ids.size()) {
       size_t c = before_ids.find(',', p);
-      if (c == std::string::npos)
-        c = before_ids.size();
-      EXPECT_NE(ids.find(before_ids.substr(p, c - p)), std::string::npos)
-          << name;
+      if (c == std::string::npos) c = before_ids.size();
+      EXPECT_NE(ids.find(before_ids.substr(p, c - p)), std::string::npos) << name;
       p = c + 1;
     }
-    EXPECT_NE(config.find("softdep snd_hda_intel pre: vfio"), std::string::npos)
-        << name << "\n"
-        << config;
+    EXPECT_NE(config.find("softdep snd_hda_intel pre: vfio"), std::string::npos) << name << "\n"
+                                                                                 << config;
     auto again = fixer->Plan(host, opts);
     ASSERT_TRUE(again.has_value()) << name;
-    EXPECT_TRUE(again->edits.empty()) << name << "\n"
-                                      << fixers_test::Describe(*again);
+    EXPECT_TRUE(again->edits.empty()) << name << "\n" << fixers_test::Describe(*again);
     fixers_test::Undo(host, id);
     EXPECT_EQ(m.Get(path), original) << name;
     EXPECT_FALSE(m.Has(kModprobeVfioConf) && path != kModprobeVfioConf) << name;
@@ -109,22 +96,19 @@ TEST(ModprobeVfioFixer, EveryModprobeCorpusFile) {
 TEST(ModprobeVfioFixer, MergesIntoTheIdsLineInEffect) {
   Machine m("intel-iommu");
   ASSERT_TRUE(m.ok());
-  m.PutCorpus("/etc/modprobe.d/vfio.conf",
-              "modprobe/user-swannmr_modprobe.d_vfio.conf");
+  m.PutCorpus("/etc/modprobe.d/vfio.conf", "modprobe/user-swannmr_modprobe.d_vfio.conf");
   Host host = m.OpenHost();
   auto plan = MakeModprobeVfioFixer()->Plan(host, Options({"0000:05:02.0"}));
   ASSERT_TRUE(plan.has_value());
   bool edited_theirs = false;
-  for (auto &e : plan->edits) {
+  for (auto& e : plan->edits) {
     if (e.path == "/etc/modprobe.d/vfio.conf") {
       edited_theirs = true;
-      EXPECT_NE(e.after->find(
-                    "ids=1002:6811,1002:aab0,8086:8cb1,1b36:0002,8086:293e"),
+      EXPECT_NE(e.after->find("ids=1002:6811,1002:aab0,8086:8cb1,1b36:0002,8086:293e"),
                 std::string::npos)
           << *e.after;
     } else {
-      EXPECT_EQ(e.after->find("ids="), std::string::npos)
-          << e.path << ": a competing ids=";
+      EXPECT_EQ(e.after->find("ids="), std::string::npos) << e.path << ": a competing ids=";
     }
   }
   EXPECT_TRUE(edited_theirs);
@@ -138,21 +122,16 @@ TEST(ModprobeVfioFixer, IdenticalNicsAreNotBoundById) {
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
   EXPECT_EQ(plan->edits[0].path, kModprobeVfioConf);
-  EXPECT_EQ(plan->edits[0].after->find("ids="), std::string::npos)
-      << *plan->edits[0].after;
+  EXPECT_EQ(plan->edits[0].after->find("ids="), std::string::npos) << *plan->edits[0].after;
   // e1000e is a module here: vfio-pci still loads before it.
-  EXPECT_NE(plan->edits[0].after->find("softdep e1000e pre: vfio-pci"),
-            std::string::npos);
+  EXPECT_NE(plan->edits[0].after->find("softdep e1000e pre: vfio-pci"), std::string::npos);
   ASSERT_FALSE(plan->notes.empty());
-  EXPECT_NE(plan->notes[0].find("0000:02:00.0"), std::string::npos)
-      << plan->notes[0];
+  EXPECT_NE(plan->notes[0].find("0000:02:00.0"), std::string::npos) << plan->notes[0];
   // Both chosen: the id is safe again.
-  auto both = MakeModprobeVfioFixer()->Plan(
-      host, Options({"0000:01:00.0", "0000:02:00.0"}));
+  auto both = MakeModprobeVfioFixer()->Plan(host, Options({"0000:01:00.0", "0000:02:00.0"}));
   ASSERT_TRUE(both.has_value());
   ASSERT_EQ(both->edits.size(), 1u);
-  EXPECT_NE(both->edits[0].after->find("options vfio_pci ids=8086:10d3"),
-            std::string::npos)
+  EXPECT_NE(both->edits[0].after->find("options vfio_pci ids=8086:10d3"), std::string::npos)
       << *both->edits[0].after;
 }
 
@@ -176,13 +155,12 @@ TEST(ModulesLoadFixer, VhostNetOnceAndRespectsEtcModules) {
   // Debian's /etc/modules listing it already is enough (a real Proxmox
   // /etc/modules + line). (that file has no final newline)
   m.Put("/etc/modules",
-        fixers_test::ReadAll(fixers_test::CorpusDir() /
-                             "modprobe/user-dstait_etc-modules") +
+        fixers_test::ReadAll(fixers_test::CorpusDir() / "modprobe/user-dstait_etc-modules") +
             "\nvhost_net\n");
   auto debian = fixer->Plan(host, o);
   ASSERT_TRUE(debian.has_value());
   EXPECT_TRUE(debian->empty());
 }
 
-} // namespace
-} // namespace vmprep
+}  // namespace
+}  // namespace vmprep

@@ -25,9 +25,9 @@ TEST(BridgeFixer, CreatesAppendsAndIsIdempotent) {
   EXPECT_EQ(plan->edits[0].mode, 0644u);
   EXPECT_NE(plan->edits[0].why.find("0755"), std::string::npos);
   std::string id = fixers_test::Apply(host, *plan);
-  EXPECT_EQ(std::filesystem::status(m.Path("/etc/qemu")).permissions() &
-                std::filesystem::perms::all,
-            static_cast<std::filesystem::perms>(0755));
+  EXPECT_EQ(
+      std::filesystem::status(m.Path("/etc/qemu")).permissions() & std::filesystem::perms::all,
+      static_cast<std::filesystem::perms>(0755));
   auto again = fixer->Plan(host, o);
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->empty());
@@ -39,9 +39,8 @@ TEST(BridgeFixer, CreatesAppendsAndIsIdempotent) {
 TEST(BridgeFixer, KeepsExistingAndNotesWrongDirectoryMode) {
   Machine m("intel-iommu");
   ASSERT_TRUE(m.ok());
-  m.Put("/etc/qemu/bridge.conf", "# mine\nallow br0"); // no final newline
-  std::filesystem::permissions(m.Path("/etc/qemu"),
-                               static_cast<std::filesystem::perms>(0700));
+  m.Put("/etc/qemu/bridge.conf", "# mine\nallow br0");  // no final newline
+  std::filesystem::permissions(m.Path("/etc/qemu"), static_cast<std::filesystem::perms>(0700));
   Host host = m.OpenHost();
   FixerOptions o;
   o.bridges = {"br0", "br1"};
@@ -59,5 +58,5 @@ TEST(BridgeFixer, KeepsExistingAndNotesWrongDirectoryMode) {
   EXPECT_FALSE(MakeBridgeFixer()->Plan(host, o).has_value());
 }
 
-} // namespace
-} // namespace vmprep
+}  // namespace
+}  // namespace vmprep

@@ -26,9 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+using vmprep::testing::Corpus;
 using vmprep::testing::Slurp;
 using vmprep::testing::Spill;
-using vmprep::testing::Corpus;
 
 // A config root in a fresh temporary directory, removed afterwards.
 class TempRoot {

@@ -15,16 +15,14 @@ using fixers_test::Machine;
 FixerOptions Options(std::vector<std::string> devices) {
   FixerOptions o;
   o.vfio = true;
-  for (auto &d : devices)
-    o.devices.push_back(*PciAddress::Parse(d));
+  for (auto& d : devices) o.devices.push_back(*PciAddress::Parse(d));
   return o;
 }
 
-std::string DataLines(const std::string &text) {
+std::string DataLines(const std::string& text) {
   std::string out;
-  for (auto &l : fixers_test::Lines(text))
-    if (!l.empty() && l[0] != '#')
-      out += l + "\n";
+  for (auto& l : fixers_test::Lines(text))
+    if (!l.empty() && l[0] != '#') out += l + "\n";
   return out;
 }
 
@@ -44,8 +42,7 @@ TEST(VfioBindFixer, OneOfTwoIdenticalNicsByAddress) {
             (std::vector<std::string>{"update-initramfs", "-u", "-k", "all"}));
   // The hook is not installed in this config root: said, not copied.
   bool noted = false;
-  for (auto &n : plan->notes)
-    noted |= n.find("vfio-bind.sh") != std::string::npos;
+  for (auto& n : plan->notes) noted |= n.find("vfio-bind.sh") != std::string::npos;
   EXPECT_TRUE(noted);
   std::string id = fixers_test::Apply(host, *plan);
   auto again = fixer->Plan(host, Options({"01:00.0"}));
@@ -64,8 +61,7 @@ TEST(VfioBindFixer, WholeGroupWithoutBridges) {
   auto plan = MakeVfioBindFixer()->Plan(host, Options({"0000:05:02.0"}));
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
-  EXPECT_EQ(DataLines(*plan->edits[0].after),
-            "0000:05:01.0 1b36:0002\n0000:05:02.0 8086:293e\n");
+  EXPECT_EQ(DataLines(*plan->edits[0].after), "0000:05:01.0 1b36:0002\n0000:05:02.0 8086:293e\n");
 }
 
 TEST(VfioBindFixer, StaleLineIsRefusedWithItsLine) {
@@ -80,9 +76,8 @@ TEST(VfioBindFixer, StaleLineIsRefusedWithItsLine) {
   auto ok = MakeVfioBindFixer()->Plan(host, Options({"02:00.0"}));
   ASSERT_TRUE(ok.has_value());
   EXPECT_TRUE(ok->edits.empty());
-  EXPECT_FALSE(
-      MakeVfioBindFixer()->Plan(host, Options({"0000:09:00.0"})).has_value());
+  EXPECT_FALSE(MakeVfioBindFixer()->Plan(host, Options({"0000:09:00.0"})).has_value());
 }
 
-} // namespace
-} // namespace vmprep
+}  // namespace
+}  // namespace vmprep

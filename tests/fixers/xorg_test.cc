@@ -5,9 +5,9 @@
 // byte-identical; refusals are listed with reasons.
 #include "fixers/xorg.h"
 
-#include <map>
-
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "formats/xorg_conf.h"
 #include "tests/fixers/vfio_fixers_test_util.h"
@@ -28,29 +28,22 @@ FixerOptions XorgOptions() {
 // which one should become the host GPU is the human's call, so the fixer
 // refuses with file:line.
 const std::map<std::string, std::string> kRefused = {
-    {"arch_user-alkeryn_nvidia-settings_gtx1080ti_xorg.conf",
-     "only Device pins PCI:1:0:0"},
-    {"user-altagir_mining-rig_10-nvidia-gpus_nvidia-xconfig_xorg.conf",
-     "10 Devices, none 0:2:0"},
-    {"user-darrynlowe_nvidia-plus-ignored-amd_xorg.conf",
-     "Devices pin other GPUs"},
-    {"user-kristianholsheimer_three-nvidia-gpus_xorg.conf",
-     "3 Devices, none 0:2:0"},
+    {"arch_user-alkeryn_nvidia-settings_gtx1080ti_xorg.conf", "only Device pins PCI:1:0:0"},
+    {"user-altagir_mining-rig_10-nvidia-gpus_nvidia-xconfig_xorg.conf", "10 Devices, none 0:2:0"},
+    {"user-darrynlowe_nvidia-plus-ignored-amd_xorg.conf", "Devices pin other GPUs"},
+    {"user-kristianholsheimer_three-nvidia-gpus_xorg.conf", "3 Devices, none 0:2:0"},
     // Line 65 reads "ection" where "Section" was meant: Xorg itself rejects the
     // file.
-    {"laptop_user-akoidan_msi-gs40_optimus_xorg.conf.nvidia",
-     "not valid xorg.conf (line 65)"},
+    {"laptop_user-akoidan_msi-gs40_optimus_xorg.conf.nvidia", "not valid xorg.conf (line 65)"},
 };
 
 TEST(XorgFixer, EveryXorgCorpusFile) {
-  for (const auto &entry :
-       std::filesystem::directory_iterator(fixers_test::CorpusDir() / "xorg")) {
+  for (const auto& entry : std::filesystem::directory_iterator(fixers_test::CorpusDir() / "xorg")) {
     std::string name = entry.path().filename();
     Machine m("intel-iommu");
     ASSERT_TRUE(m.ok());
     std::string path = name.find("xorg.conf.d_") != std::string::npos
-                           ? "/etc/X11/xorg.conf.d/" +
-                                 name.substr(name.find("xorg.conf.d_") + 12)
+                           ? "/etc/X11/xorg.conf.d/" + name.substr(name.find("xorg.conf.d_") + 12)
                            : "/etc/X11/xorg.conf";
     m.PutCorpus(path, "xorg/" + name);
     std::string original = m.Get(path);
@@ -58,8 +51,7 @@ TEST(XorgFixer, EveryXorgCorpusFile) {
     auto fixer = MakeXorgFixer();
     auto plan = fixer->Plan(host, XorgOptions());
     if (kRefused.contains(name)) {
-      ASSERT_FALSE(plan.has_value()) << name << "\n"
-                                     << fixers_test::Describe(*plan);
+      ASSERT_FALSE(plan.has_value()) << name << "\n" << fixers_test::Describe(*plan);
       EXPECT_EQ(plan.error().path, path) << name;
       EXPECT_GT(plan.error().line, 0) << name;
       continue;
@@ -70,17 +62,14 @@ TEST(XorgFixer, EveryXorgCorpusFile) {
     // PCI:0:2:0.
     bool isolate = false, busid = false;
     std::vector<std::string> files = {"/etc/X11/xorg.conf"};
-    for (auto &e : plan->edits)
-      files.push_back(e.path);
+    for (auto& e : plan->edits) files.push_back(e.path);
     files.push_back(path);
-    for (const auto &f : files) {
-      if (!m.Has(f))
-        continue;
+    for (const auto& f : files) {
+      if (!m.Has(f)) continue;
       auto conf = XorgConf::Parse(m.Get(f), f);
       ASSERT_TRUE(conf.has_value()) << name << ": " << conf.error().ToString();
-      for (const auto &s : conf->sections()) {
-        if ((XorgNameEqual(s.name, "ServerLayout") ||
-             XorgNameEqual(s.name, "ServerFlags")) &&
+      for (const auto& s : conf->sections()) {
+        if ((XorgNameEqual(s.name, "ServerLayout") || XorgNameEqual(s.name, "ServerFlags")) &&
             s.Option("IsolateDevice") == "PCI:0:2:0")
           isolate = true;
         if (XorgNameEqual(s.name, "Device") && s.First("BusID") &&
@@ -92,10 +81,8 @@ TEST(XorgFixer, EveryXorgCorpusFile) {
     EXPECT_TRUE(busid) << name;
     auto again = fixer->Plan(host, XorgOptions());
     ASSERT_TRUE(again.has_value()) << name;
-    EXPECT_TRUE(again->edits.empty()) << name << "\n"
-                                      << fixers_test::Describe(*again);
-    if (!id.empty())
-      fixers_test::Undo(host, id);
+    EXPECT_TRUE(again->edits.empty()) << name << "\n" << fixers_test::Describe(*again);
+    if (!id.empty()) fixers_test::Undo(host, id);
     EXPECT_EQ(m.Get(path), original) << name;
     EXPECT_FALSE(m.Has(kXorgHostGpuConf)) << name;
   }
@@ -112,27 +99,24 @@ TEST(XorgFixer, NoConfigurationWritesOwnSnippet) {
   auto conf = XorgConf::Parse(*plan->edits[0].after, kXorgHostGpuConf);
   ASSERT_TRUE(conf.has_value());
   // bochs-drm is a KMS driver: modesetting drives it.
-  EXPECT_NE(plan->edits[0].after->find("Driver \"modesetting\""),
+  EXPECT_NE(plan->edits[0].after->find("Driver \"modesetting\""), std::string::npos);
+  EXPECT_NE(plan->edits[0].after->find("BusID \"PCI:0:2:0\""), std::string::npos);
+  EXPECT_NE(plan->edits[0].after->find("Option \"IsolateDevice\" \"PCI:0:2:0\""),
             std::string::npos);
-  EXPECT_NE(plan->edits[0].after->find("BusID \"PCI:0:2:0\""),
-            std::string::npos);
-  EXPECT_NE(
-      plan->edits[0].after->find("Option \"IsolateDevice\" \"PCI:0:2:0\""),
-      std::string::npos);
 }
 
 TEST(XorgFixer, RefusesDeviceThatDrivesThePassedThroughGpu) {
   Machine m("intel-iommu");
   ASSERT_TRUE(m.ok());
-  m.Put("/etc/X11/xorg.conf", "Section \"Device\"\n  Identifier \"g\"\n  BusID "
-                              "\"PCI:1:0:0\"\nEndSection\n");
+  m.Put("/etc/X11/xorg.conf",
+        "Section \"Device\"\n  Identifier \"g\"\n  BusID "
+        "\"PCI:1:0:0\"\nEndSection\n");
   Host host = m.OpenHost();
   auto plan = MakeXorgFixer()->Plan(host, XorgOptions());
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.error().line, 1);
-  EXPECT_NE(plan.error().message.find("goes to the VM"), std::string::npos)
-      << plan.error().message;
+  EXPECT_NE(plan.error().message.find("goes to the VM"), std::string::npos) << plan.error().message;
 }
 
-} // namespace
-} // namespace vmprep
+}  // namespace
+}  // namespace vmprep

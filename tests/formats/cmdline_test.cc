@@ -17,8 +17,8 @@ using ::testing::ElementsAre;
 
 TEST(Cmdline, SplitsLikeTheKernel) {
   Cmdline c("  quiet acpi_osi=\"!Windows 2012\"\tvfio-pci.ids=a,b \"x=y z\"\n");
-  EXPECT_THAT(c.Tokens(), ElementsAre("quiet", "acpi_osi=\"!Windows 2012\"",
-                                      "vfio-pci.ids=a,b", "\"x=y z\""));
+  EXPECT_THAT(c.Tokens(),
+              ElementsAre("quiet", "acpi_osi=\"!Windows 2012\"", "vfio-pci.ids=a,b", "\"x=y z\""));
   EXPECT_EQ(c.Get("acpi_osi"), "!Windows 2012");
   EXPECT_EQ(c.Get("x"), "y z");
   EXPECT_EQ(CmdlineKey("vfio-pci.ids=1"), "vfio_pci.ids");
@@ -40,8 +40,7 @@ TEST(Cmdline, EditsKeepSpacing) {
   EXPECT_EQ(c.text(), "quiet  iommu=pt vfio-pci.ids=a,b,c  splash ");
   EXPECT_FALSE(c.Set("iommu=pt"));
   EXPECT_TRUE(c.Set("intel_iommu=on"));
-  EXPECT_EQ(c.text(),
-            "quiet  iommu=pt vfio-pci.ids=a,b,c  splash intel_iommu=on ");
+  EXPECT_EQ(c.text(), "quiet  iommu=pt vfio-pci.ids=a,b,c  splash intel_iommu=on ");
   EXPECT_TRUE(c.Remove("quiet"));
   EXPECT_EQ(c.text(), "iommu=pt vfio-pci.ids=a,b,c  splash intel_iommu=on ");
   EXPECT_TRUE(c.Remove("splash"));
@@ -56,21 +55,16 @@ TEST(Cmdline, EditsKeepSpacing) {
 // back gives the union, no other token changes, and a second merge is a no-op.
 TEST(Cmdline, CorpusCommandLines) {
   std::vector<std::string> lines;
-  for (const auto* cf :
-       formats_test::CorpusFilesOf(formats_test::Format::kShellVars)) {
-    auto f =
-        ShellVarsFile::Parse(ReadWholeFile(CorpusDir() / cf->path), cf->path);
+  for (const auto* cf : formats_test::CorpusFilesOf(formats_test::Format::kShellVars)) {
+    auto f = ShellVarsFile::Parse(ReadWholeFile(CorpusDir() / cf->path), cf->path);
     ASSERT_TRUE(f.has_value());
-    for (const char* name :
-         {"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"})
+    for (const char* name : {"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"})
       if (auto v = f->Value(name)) lines.push_back(*v);
   }
-  for (const auto* cf :
-       formats_test::CorpusFilesOf(formats_test::Format::kCmdline))
+  for (const auto* cf : formats_test::CorpusFilesOf(formats_test::Format::kCmdline))
     lines.push_back(ReadWholeFile(CorpusDir() / cf->path));
-  for (const char* entry :
-       {"systemd-boot/arch_user-droserasprout_loader-entries_arch-lts.conf",
-        "systemd-boot/cachyos_user-ozzyhelix_loader-entries_cachyos.conf"}) {
+  for (const char* entry : {"systemd-boot/arch_user-droserasprout_loader-entries_arch-lts.conf",
+                            "systemd-boot/cachyos_user-ozzyhelix_loader-entries_cachyos.conf"}) {
     std::string text = ReadWholeFile(CorpusDir() / entry);
     size_t at = text.find("\noptions");
     ASSERT_NE(at, std::string::npos);
@@ -86,13 +80,10 @@ TEST(Cmdline, CorpusCommandLines) {
     std::vector<std::string> before = c.Tokens();
     std::vector<std::string> old_ids = SplitCommaList(c.Get("vfio-pci.ids"));
     with_ids += !old_ids.empty();
-    EXPECT_TRUE(c.MergeList("vfio_pci.ids", {"10de:1b80", "10de:10f0"}) ||
-                old_ids.size() >= 2);
+    EXPECT_TRUE(c.MergeList("vfio_pci.ids", {"10de:1b80", "10de:10f0"}) || old_ids.size() >= 2);
     std::vector<std::string> ids = SplitCommaList(c.Get("vfio-pci.ids"));
-    for (const char* want : {"10de:1b80", "10de:10f0"})
-      EXPECT_THAT(ids, ::testing::Contains(want));
-    for (const std::string& id : old_ids)
-      EXPECT_THAT(ids, ::testing::Contains(id));
+    for (const char* want : {"10de:1b80", "10de:10f0"}) EXPECT_THAT(ids, ::testing::Contains(want));
+    for (const std::string& id : old_ids) EXPECT_THAT(ids, ::testing::Contains(id));
     std::vector<std::string> after = c.Tokens();
     size_t changed = 0;
     for (const auto& t : after)

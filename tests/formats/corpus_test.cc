@@ -30,8 +30,7 @@ const std::map<std::string_view, std::string_view> kRefusedFiles = {
 TEST(FormatsCorpus, EveryFileIsAccountedFor) {
   std::set<std::string> listed;
   for (const auto& f : CorpusTable()) {
-    EXPECT_TRUE(listed.insert(std::string(f.path)).second)
-        << "twice: " << f.path;
+    EXPECT_TRUE(listed.insert(std::string(f.path)).second) << "twice: " << f.path;
     EXPECT_TRUE(std::filesystem::is_regular_file(CorpusDir() / f.path))
         << "listed but missing: " << f.path;
     if (f.format == Format::kNotHandled) {
@@ -41,10 +40,8 @@ TEST(FormatsCorpus, EveryFileIsAccountedFor) {
   int seen = 0;
   for (std::string_view dir : formats_test::kCorpusDirs) {
     ASSERT_TRUE(std::filesystem::is_directory(CorpusDir() / dir)) << dir;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(CorpusDir() / dir)) {
-      std::string rel =
-          std::string(dir) + "/" + entry.path().filename().string();
+    for (const auto& entry : std::filesystem::directory_iterator(CorpusDir() / dir)) {
+      std::string rel = std::string(dir) + "/" + entry.path().filename().string();
       EXPECT_TRUE(listed.contains(rel))
           << rel
           << " is new in the corpus: add it to tests/formats/corpus_files.h "

@@ -17,10 +17,9 @@ using ::testing::ElementsAre;
 
 std::vector<std::string> ShowConfigLines(const std::filesystem::path& dir) {
   int status = 0;
-  std::string out =
-      formats_test::RunCapture("PATH=/usr/sbin:/sbin:$PATH modprobe -C '" +
-                                   dir.string() + "' --showconfig 2>/dev/null",
-                               &status);
+  std::string out = formats_test::RunCapture(
+      "PATH=/usr/sbin:/sbin:$PATH modprobe -C '" + dir.string() + "' --showconfig 2>/dev/null",
+      &status);
   EXPECT_EQ(status, 0);
   std::vector<std::string> lines;
   size_t start = 0;
@@ -37,8 +36,7 @@ std::vector<std::string> ShowConfigLines(const std::filesystem::path& dir) {
 
 // What kmod prints for one file: its showconfig minus what it prints for an
 // empty directory (kmod also reports module options from /proc/cmdline).
-std::vector<std::string> KmodView(std::string_view name,
-                                  std::string_view text) {
+std::vector<std::string> KmodView(std::string_view name, std::string_view text) {
   auto empty = formats_test::FreshDir("modprobe-empty");
   std::vector<std::string> baseline = ShowConfigLines(empty);
   auto dir = formats_test::FreshDir("modprobe-one");
@@ -54,8 +52,7 @@ std::vector<std::string> KmodView(std::string_view name,
 // Our parse printed in kmod's showconfig order and format.
 std::vector<std::string> OurView(const ModprobeConf& c) {
   std::vector<std::string> out;
-  for (const char* kind :
-       {"blacklist", "install", "remove", "alias", "options", "softdep"}) {
+  for (const char* kind : {"blacklist", "install", "remove", "alias", "options", "softdep"}) {
     for (const ModprobeRecord& r : c.records()) {
       if (r.command != kind) continue;
       if (r.command == "blacklist") {
@@ -88,8 +85,7 @@ std::vector<std::string> OurView(const ModprobeConf& c) {
 
 TEST(ModprobeCorpus, MatchesKmodShowconfig) {
   int files = 0;
-  for (const auto* cf :
-       formats_test::CorpusFilesOf(formats_test::Format::kModprobe)) {
+  for (const auto* cf : formats_test::CorpusFilesOf(formats_test::Format::kModprobe)) {
     SCOPED_TRACE(std::string(cf->path));
     std::string text = ReadWholeFile(CorpusDir() / cf->path);
     auto conf = ModprobeConf::Parse(text, cf->path);
@@ -130,11 +126,9 @@ TEST(ModprobeParse, KmodLineRules) {
 
 // Applies `edit`, checks that only `expected_diff` lines changed, that kmod
 // reads `want` back, and that doing it again changes nothing.
-void CheckEdit(
-    std::string_view rel,
-    const std::function<std::expected<bool, Error>(ModprobeConf&)>& edit,
-    const std::vector<std::string>& expected_diff,
-    const std::string& want_line) {
+void CheckEdit(std::string_view rel,
+               const std::function<std::expected<bool, Error>(ModprobeConf&)>& edit,
+               const std::vector<std::string>& expected_diff, const std::string& want_line) {
   SCOPED_TRACE(std::string(rel));
   std::string before = ReadWholeFile(CorpusDir() / rel);
   auto c = ModprobeConf::Parse(before, rel);
@@ -186,9 +180,7 @@ TEST(ModprobeEdit, MergeIdsIntoExistingLine) {
 TEST(ModprobeEdit, SetParamAndSoftdep) {
   CheckEdit(
       "modprobe/user-dstait_modprobe.d_vfio.conf",
-      [](ModprobeConf& c) {
-        return c.SetParam("vfio_pci", "disable_vga", "0");
-      },
+      [](ModprobeConf& c) { return c.SetParam("vfio_pci", "disable_vga", "0"); },
       {"-options vfio-pci ids=10de:1be1,10de:10f0,144d:a809 disable_vga=1\n",
        "+options vfio-pci ids=10de:1be1,10de:10f0,144d:a809 disable_vga=0\n"},
       "options vfio_pci ids=10de:1be1,10de:10f0,144d:a809 disable_vga=0");
@@ -202,16 +194,14 @@ TEST(ModprobeEdit, SetParamAndSoftdep) {
   CheckEdit(
       "modprobe/debian-12_kmod_30_lib-modprobe.d-aliases.conf",
       [](ModprobeConf& c) { return c.AddSoftdepPre("uhci_hcd", "vfio_pci"); },
-      {"-softdep uhci-hcd pre: ehci-hcd\n",
-       "+softdep uhci-hcd pre: ehci-hcd vfio_pci\n"},
+      {"-softdep uhci-hcd pre: ehci-hcd\n", "+softdep uhci-hcd pre: ehci-hcd vfio_pci\n"},
       "softdep uhci_hcd pre: ehci-hcd vfio_pci");
   auto c = ModprobeConf::Parse("softdep nouveau post: foo\n", "t");
   ASSERT_TRUE(c->AddSoftdepPre("nouveau", "vfio-pci").value_or(false));
   EXPECT_EQ(c->Serialize(), "softdep nouveau pre: vfio-pci post: foo\n");
   // Already there (as vfio_pci): nothing to do.
   auto d = ModprobeConf::Parse(
-      ReadWholeFile(CorpusDir() / "modprobe/user-3xx0_modprobe.d_vfio.conf"),
-      "t");
+      ReadWholeFile(CorpusDir() / "modprobe/user-3xx0_modprobe.d_vfio.conf"), "t");
   EXPECT_FALSE(d->AddSoftdepPre("nouveau", "vfio_pci").value_or(true));
 }
 
@@ -220,16 +210,14 @@ TEST(ModprobeEdit, SetParamAndSoftdep) {
 // before, and a second edit must change nothing.
 TEST(ModprobeEdit, CorpusSweep) {
   int edits = 0;
-  for (const auto* cf :
-       formats_test::CorpusFilesOf(formats_test::Format::kModprobe)) {
+  for (const auto* cf : formats_test::CorpusFilesOf(formats_test::Format::kModprobe)) {
     SCOPED_TRACE(std::string(cf->path));
     std::string original = ReadWholeFile(CorpusDir() / cf->path);
     auto c = ModprobeConf::Parse(original, cf->path);
     ASSERT_TRUE(c.has_value());
     std::vector<std::string> before = OurView(*c);
     auto old_ids = c->Param("vfio_pci", "ids");
-    ASSERT_TRUE(
-        c->MergeListParam("vfio-pci", "ids", {"abcd:0001"}).value_or(false));
+    ASSERT_TRUE(c->MergeListParam("vfio-pci", "ids", {"abcd:0001"}).value_or(false));
     ASSERT_TRUE(c->AddSoftdepPre("amdgpu", "vfio-pci").has_value());
     std::string edited = c->Serialize();
     std::vector<std::string> kmod = KmodView("edited", edited);
@@ -238,30 +226,25 @@ TEST(ModprobeEdit, CorpusSweep) {
     EXPECT_EQ(c->Param("vfio-pci", "ids"), want_ids);
     bool ids_seen = false;
     for (const auto& line : kmod)
-      ids_seen =
-          ids_seen || (line.starts_with("options vfio_pci ") &&
-                       line.find("ids=" + want_ids) != std::string::npos);
+      ids_seen = ids_seen || (line.starts_with("options vfio_pci ") &&
+                              line.find("ids=" + want_ids) != std::string::npos);
     EXPECT_TRUE(ids_seen);
     auto sd = c->Softdep("amdgpu");
     ASSERT_TRUE(sd.has_value());
-    EXPECT_THAT(sd->pre,
-                ::testing::Contains(::testing::AnyOf("vfio-pci", "vfio_pci")));
+    EXPECT_THAT(sd->pre, ::testing::Contains(::testing::AnyOf("vfio-pci", "vfio_pci")));
     // Lines for other modules are untouched.
     for (const auto& line : before) {
-      if (line.find("vfio_pci") == std::string::npos &&
-          line.find("amdgpu") == std::string::npos) {
+      if (line.find("vfio_pci") == std::string::npos && line.find("amdgpu") == std::string::npos) {
         EXPECT_THAT(kmod, ::testing::Contains(line));
       }
     }
-    EXPECT_FALSE(
-        c->MergeListParam("vfio-pci", "ids", {"ABCD:0001"}).value_or(true));
+    EXPECT_FALSE(c->MergeListParam("vfio-pci", "ids", {"ABCD:0001"}).value_or(true));
     EXPECT_FALSE(c->AddSoftdepPre("amdgpu", "vfio_pci").value_or(true));
     // At most: the ids line (-/+), the new softdep line (+), and the last line
     // gaining its missing newline (-/+).
     size_t allowed = 3 + (!original.empty() && original.back() != '\n' ? 2 : 0);
     EXPECT_LE(formats_test::ChangedLines(original, edited).size(), allowed)
-        << ::testing::PrintToString(
-               formats_test::ChangedLines(original, edited));
+        << ::testing::PrintToString(formats_test::ChangedLines(original, edited));
     ++edits;
   }
   EXPECT_GT(edits, 50);

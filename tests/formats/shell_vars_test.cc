@@ -29,8 +29,8 @@ struct BashVar {
   std::vector<std::string> elements;
   bool is_array = false;
 };
-std::map<std::string, BashVar> SourceWithBash(
-    const std::filesystem::path& file, const std::vector<std::string>& names) {
+std::map<std::string, BashVar> SourceWithBash(const std::filesystem::path& file,
+                                              const std::vector<std::string>& names) {
   const std::string script =
       "set -a\n"
       ". \"$1\" >/dev/null 2>&1 </dev/null\n"
@@ -87,8 +87,7 @@ const Refusal kExpectedRefusals[] = {
     // Fedora default: $(sed ... /etc/system-release); jimmjam: $(awk ...).
     {"", "GRUB_DISTRIBUTOR", "expansion $("},
     // GRUB_RECORDFAIL_TIMEOUT=$GRUB_TIMEOUT
-    {"grub/elementaryos_user-joonaha_grub", "GRUB_RECORDFAIL_TIMEOUT",
-     "expansion $GRUB_TIMEOUT"},
+    {"grub/elementaryos_user-joonaha_grub", "GRUB_RECORDFAIL_TIMEOUT", "expansion $GRUB_TIMEOUT"},
 };
 
 TEST(ShellVarsCorpus, ValuesMatchBash) {
@@ -109,12 +108,9 @@ TEST(ShellVarsCorpus, ValuesMatchBash) {
       if (!value) {
         bool expected = false;
         for (const Refusal& r : kExpectedRefusals)
-          expected =
-              expected ||
-              ((r.file.empty() || r.file == cf->path) && r.name == name &&
-               value.error().message.find(r.reason) != std::string::npos);
-        EXPECT_TRUE(expected)
-            << "unexpected refusal: " << value.error().ToString();
+          expected = expected || ((r.file.empty() || r.file == cf->path) && r.name == name &&
+                                  value.error().message.find(r.reason) != std::string::npos);
+        EXPECT_TRUE(expected) << "unexpected refusal: " << value.error().ToString();
         continue;
       }
       ASSERT_TRUE(bash.contains(name));
@@ -137,8 +133,7 @@ TEST(ShellVarsCorpus, ValuesMatchBash) {
 TEST(ShellVarsCorpus, EveryExpectedRefusalHappens) {
   std::set<size_t> used;
   for (const auto* cf : CorpusFilesOf(Format::kShellVars)) {
-    auto file =
-        ShellVarsFile::Parse(ReadWholeFile(CorpusDir() / cf->path), cf->path);
+    auto file = ShellVarsFile::Parse(ReadWholeFile(CorpusDir() / cf->path), cf->path);
     ASSERT_TRUE(file.has_value());
     for (const auto& name : file->Names()) {
       auto value = file->Value(name);
@@ -156,10 +151,9 @@ TEST(ShellVarsCorpus, EveryExpectedRefusalHappens) {
 
 // Parses `text`, applies `edit`, and checks with bash that `name` then holds
 // `want`; that the edit is a no-op the second time; and returns the new text.
-std::string EditAndCheck(
-    const std::string& text, const std::string& path, const std::string& name,
-    const std::function<std::expected<bool, Error>(ShellVarsFile&)>& edit,
-    const std::string& want) {
+std::string EditAndCheck(const std::string& text, const std::string& path, const std::string& name,
+                         const std::function<std::expected<bool, Error>(ShellVarsFile&)>& edit,
+                         const std::string& want) {
   auto file = ShellVarsFile::Parse(text, path);
   EXPECT_TRUE(file.has_value());
   if (!file) return "";
@@ -180,9 +174,7 @@ std::string EditAndCheck(
   return out;
 }
 
-std::string Corpus(std::string_view rel) {
-  return ReadWholeFile(CorpusDir() / rel);
-}
+std::string Corpus(std::string_view rel) { return ReadWholeFile(CorpusDir() / rel); }
 
 TEST(ShellVarsEdit, GrubCmdlineAppendKeepsEverythingElse) {
   const std::string path = "grub/arch_user-matsto641_grub_trailing-space";
@@ -195,12 +187,11 @@ TEST(ShellVarsEdit, GrubCmdlineAppendKeepsEverythingElse) {
                           "vfio-pci.ids=1002:67df");
       },
       "loglevel=1  pci=realloc iommu=pt amd_iommu=on vfio-pci.ids=1002:67df");
-  EXPECT_THAT(
-      formats_test::ChangedLines(before, after),
-      ElementsAre("-GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=1  pci=realloc "
-                  "iommu=pt amd_iommu=on\" \n",
-                  "+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=1  pci=realloc "
-                  "iommu=pt amd_iommu=on vfio-pci.ids=1002:67df\" \n"));
+  EXPECT_THAT(formats_test::ChangedLines(before, after),
+              ElementsAre("-GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=1  pci=realloc "
+                          "iommu=pt amd_iommu=on\" \n",
+                          "+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=1  pci=realloc "
+                          "iommu=pt amd_iommu=on vfio-pci.ids=1002:67df\" \n"));
 }
 
 TEST(ShellVarsEdit, EscapedQuotesStayEscaped) {
@@ -226,8 +217,7 @@ TEST(ShellVarsEdit, EscapedQuotesStayEscaped) {
 }
 
 TEST(ShellVarsEdit, ContinuationLinesKeptWhenAppending) {
-  const std::string path =
-      "grub/arch_user-jimmjam_grub_multiline-continuations";
+  const std::string path = "grub/arch_user-jimmjam_grub_multiline-continuations";
   std::string before = Corpus(path);
   auto f = ShellVarsFile::Parse(before, path);
   ASSERT_TRUE(f.has_value());
@@ -235,18 +225,16 @@ TEST(ShellVarsEdit, ContinuationLinesKeptWhenAppending) {
   std::string after = EditAndCheck(
       before, path, "GRUB_CMDLINE_LINUX_DEFAULT",
       [&](ShellVarsFile& f) {
-        return f.AddTokens("GRUB_CMDLINE_LINUX_DEFAULT",
-                           {"vfio-pci.ids=10de:13c2"});
+        return f.AddTokens("GRUB_CMDLINE_LINUX_DEFAULT", {"vfio-pci.ids=10de:13c2"});
       },
       old + " vfio-pci.ids=10de:13c2");
   // Only the last continuation line changes; GRUB_DISTRIBUTOR's $(...) is
   // untouched although we cannot compute it.
-  EXPECT_THAT(
-      formats_test::ChangedLines(before, after),
-      ElementsAre("-ignore_msrs=1 pcie_acs_override=downstream,"
-                  "multifunction pci=noats\"\n",
-                  "+ignore_msrs=1 pcie_acs_override=downstream,"
-                  "multifunction pci=noats vfio-pci.ids=10de:13c2\"\n"));
+  EXPECT_THAT(formats_test::ChangedLines(before, after),
+              ElementsAre("-ignore_msrs=1 pcie_acs_override=downstream,"
+                          "multifunction pci=noats\"\n",
+                          "+ignore_msrs=1 pcie_acs_override=downstream,"
+                          "multifunction pci=noats vfio-pci.ids=10de:13c2\"\n"));
 }
 
 TEST(ShellVarsEdit, SingleQuotedValueStaysSingleQuoted) {
@@ -254,9 +242,7 @@ TEST(ShellVarsEdit, SingleQuotedValueStaysSingleQuoted) {
   std::string before = Corpus(path);
   std::string after = EditAndCheck(
       before, path, "GRUB_CMDLINE_LINUX_DEFAULT",
-      [](ShellVarsFile& f) {
-        return f.RemoveTokens("GRUB_CMDLINE_LINUX_DEFAULT", {"quiet"});
-      },
+      [](ShellVarsFile& f) { return f.RemoveTokens("GRUB_CMDLINE_LINUX_DEFAULT", {"quiet"}); },
       "nowatchdog nvme_load=YES zswap.enabled=0 loglevel=0 splash");
   EXPECT_THAT(formats_test::ChangedLines(before, after),
               ElementsAre("-GRUB_CMDLINE_LINUX_DEFAULT='nowatchdog "
@@ -274,10 +260,7 @@ TEST(ShellVarsEdit, MissingFinalNewlineAndTrailingComment) {
     ASSERT_NE(before.back(), '\n');
     std::string after = EditAndCheck(
         before, path, "GRUB_CMDLINE_LINUX",
-        [](ShellVarsFile& f) {
-          return f.SetValue("GRUB_CMDLINE_LINUX", "iommu=pt");
-        },
-        "iommu=pt");
+        [](ShellVarsFile& f) { return f.SetValue("GRUB_CMDLINE_LINUX", "iommu=pt"); }, "iommu=pt");
     EXPECT_EQ(after, before + "\nGRUB_CMDLINE_LINUX=\"iommu=pt\"\n");
   }
   {
@@ -290,13 +273,12 @@ TEST(ShellVarsEdit, MissingFinalNewlineAndTrailingComment) {
         },
         "loglevel=1 acpi_osi='Windows 2012' sysrq_always_enabled=244 "
         "intel_iommu=on");
-    EXPECT_THAT(
-        formats_test::ChangedLines(before, after),
-        ElementsAre(::testing::StartsWith("-GRUB_CMDLINE_LINUX_DEFAULT"),
-                    "+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=1 "
-                    "acpi_osi='Windows 2012' sysrq_always_enabled=244 "
-                    "intel_iommu=on\" #video=1920x1080\" "
-                    "#intel_iommu=on\"\n"));
+    EXPECT_THAT(formats_test::ChangedLines(before, after),
+                ElementsAre(::testing::StartsWith("-GRUB_CMDLINE_LINUX_DEFAULT"),
+                            "+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=1 "
+                            "acpi_osi='Windows 2012' sysrq_always_enabled=244 "
+                            "intel_iommu=on\" #video=1920x1080\" "
+                            "#intel_iommu=on\"\n"));
   }
 }
 
@@ -316,8 +298,7 @@ TEST(ShellVarsEdit, RefusalIsPerVariable) {
 
 TEST(ShellVarsEdit, MkinitcpioArraysAndStrings) {
   {
-    const std::string path =
-        "mkinitcpio/arch_user-danrichardson_mkinitcpio.conf_spaces-in-array";
+    const std::string path = "mkinitcpio/arch_user-danrichardson_mkinitcpio.conf_spaces-in-array";
     std::string before = Corpus(path);
     auto f = ShellVarsFile::Parse(before, path);
     ASSERT_TRUE(f.has_value());
@@ -327,10 +308,7 @@ TEST(ShellVarsEdit, MkinitcpioArraysAndStrings) {
     EXPECT_FALSE(*same);
     std::string after = EditAndCheck(
         before, path, "MODULES",
-        [](ShellVarsFile& f) {
-          return f.RemoveTokens("MODULES", {"vfio_virqfd"});
-        },
-        "kvm_amd");
+        [](ShellVarsFile& f) { return f.RemoveTokens("MODULES", {"vfio_virqfd"}); }, "kvm_amd");
     EXPECT_THAT(formats_test::ChangedLines(before, after),
                 ElementsAre("-MODULES=( kvm_amd vfio_pci vfio vfio_iommu_type1 "
                             "vfio_virqfd )\n",
@@ -343,20 +321,16 @@ TEST(ShellVarsEdit, MkinitcpioArraysAndStrings) {
     std::string after = EditAndCheck(
         before, path, "MODULES",
         [](ShellVarsFile& f) {
-          return f.AddTokens("MODULES",
-                             {"vfio_pci", "vfio", "vfio_iommu_type1"}, true);
+          return f.AddTokens("MODULES", {"vfio_pci", "vfio", "vfio_iommu_type1"}, true);
         },
         "vfio_pci");
     EXPECT_THAT(formats_test::ChangedLines(before, after),
-                ElementsAre("-MODULES=()\n",
-                            "+MODULES=(vfio_pci vfio vfio_iommu_type1)\n"));
+                ElementsAre("-MODULES=()\n", "+MODULES=(vfio_pci vfio vfio_iommu_type1)\n"));
     auto f = ShellVarsFile::Parse(after, path);
-    EXPECT_THAT(*f->Words("MODULES"),
-                ElementsAre("vfio_pci", "vfio", "vfio_iommu_type1"));
+    EXPECT_THAT(*f->Words("MODULES"), ElementsAre("vfio_pci", "vfio", "vfio_iommu_type1"));
   }
   {
-    const std::string path =
-        "mkinitcpio/manjaro_user-madhavpcm_mkinitcpio.conf_mixed-syntax";
+    const std::string path = "mkinitcpio/manjaro_user-madhavpcm_mkinitcpio.conf_mixed-syntax";
     std::string before = Corpus(path);
     std::string after = EditAndCheck(
         before, path, "HOOKS",
@@ -368,22 +342,19 @@ TEST(ShellVarsEdit, MkinitcpioArraysAndStrings) {
 }
 
 TEST(ShellVarsEdit, DracutAppendKeepsBlanks) {
-  const std::string path =
-      "dracut/garuda_user-ozzyhelix_dracut.conf.d_vfio.conf";
+  const std::string path = "dracut/garuda_user-ozzyhelix_dracut.conf.d_vfio.conf";
   std::string before = Corpus(path);
   std::string after = EditAndCheck(
       before, path, "force_drivers",
-      [](ShellVarsFile& f) {
-        return f.RemoveTokens("force_drivers", {"amdgpu"});
-      },
+      [](ShellVarsFile& f) { return f.RemoveTokens("force_drivers", {"amdgpu"}); },
       " vfio vfio_iommu_type1 vfio_pci \t");
   EXPECT_EQ(after, "force_drivers+=\" vfio vfio_iommu_type1 vfio_pci \t\"\n");
   // A new dracut assignment uses the += " ... " convention.
   auto f = ShellVarsFile::Parse("", "vmprep.conf");
   ASSERT_TRUE(f.has_value());
-  ASSERT_TRUE(f->AddTokens("add_drivers", {"vfio_pci", "vfio"}, true,
-                           {.array = false, .append = true})
-                  .value_or(false));
+  ASSERT_TRUE(
+      f->AddTokens("add_drivers", {"vfio_pci", "vfio"}, true, {.array = false, .append = true})
+          .value_or(false));
   EXPECT_EQ(f->Serialize(), "add_drivers+=\" vfio_pci vfio \"\n");
 }
 
@@ -395,9 +366,8 @@ TEST(ShellVarsEdit, CorpusSweepAddThenRemove) {
   int edits = 0;
   for (const auto* cf : CorpusFilesOf(Format::kShellVars)) {
     std::string original = ReadWholeFile(CorpusDir() / cf->path);
-    for (const char* name :
-         {"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT", "MODULES",
-          "HOOKS", "add_drivers", "force_drivers", "add_dracutmodules"}) {
+    for (const char* name : {"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT", "MODULES", "HOOKS",
+                             "add_drivers", "force_drivers", "add_dracutmodules"}) {
       SCOPED_TRACE(std::string(cf->path) + " " + name);
       auto f = ShellVarsFile::Parse(original, cf->path);
       ASSERT_TRUE(f.has_value());
@@ -435,17 +405,15 @@ TEST(ShellVarsEdit, CorpusSweepAddThenRemove) {
 }
 
 TEST(ShellVarsEdit, SetWords) {
-  const std::string path =
-      "mkinitcpio/arch_user-lennard0711_mkinitcpio.conf_duplicate-hook";
+  const std::string path = "mkinitcpio/arch_user-lennard0711_mkinitcpio.conf_duplicate-hook";
   std::string before = Corpus(path);
   // Drop the duplicate "keyboard" and put vfio modules first: the array is
   // rewritten (order changes), the rest of the file is not.
   std::string after = EditAndCheck(
       before, path, "HOOKS",
       [](ShellVarsFile& f) {
-        return f.SetWords("HOOKS", {"base", "udev", "autodetect", "modconf",
-                                    "block", "keyboard", "keymap", "encrypt",
-                                    "lvm2", "filesystems", "fsck"});
+        return f.SetWords("HOOKS", {"base", "udev", "autodetect", "modconf", "block", "keyboard",
+                                    "keymap", "encrypt", "lvm2", "filesystems", "fsck"});
       },
       "base");
   EXPECT_THAT(formats_test::ChangedLines(before, after),
@@ -462,8 +430,7 @@ TEST(ShellVarsEdit, SetWords) {
   EXPECT_EQ(g->Serialize(), "MODULES=\"a c\"\n");
   // A new variable in array style.
   auto h = ShellVarsFile::Parse("", "t");
-  ASSERT_TRUE(
-      h->SetWords("FILES", {"/a b", "/c"}, {.array = true}).value_or(false));
+  ASSERT_TRUE(h->SetWords("FILES", {"/a b", "/c"}, {.array = true}).value_or(false));
   EXPECT_EQ(h->Serialize(), "FILES=(\"/a b\" /c)\n");
   EXPECT_EQ(ShellQuote("a$b"), "\"a\\$b\"");
 }
@@ -531,8 +498,7 @@ TEST(ShellVarsParse, BashSemantics) {
   EXPECT_FALSE(f->Value("J").has_value());
   EXPECT_THAT(f->Value("K").error().message, ::testing::HasSubstr("if/for"));
   EXPECT_FALSE(f->Value("L").has_value());
-  EXPECT_THAT(f->Value("M").error().message,
-              ::testing::HasSubstr("carriage return"));
+  EXPECT_THAT(f->Value("M").error().message, ::testing::HasSubstr("carriage return"));
   auto bad = ShellVarsFile::Parse("A=\"open\nB=1\n", "bad.conf");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().path, "bad.conf");
@@ -555,8 +521,7 @@ TEST(ShellVarsParse, CrlfValuesAreRefusedButKept) {
   EXPECT_EQ(SourceWithBash(tmp / "crlf", {"A"})["A"].value, "x\r");
   ASSERT_FALSE(f->Value("A").has_value());
   EXPECT_EQ(f->Value("A").error().line, 1);
-  EXPECT_THAT(f->Value("B").error().message,
-              ::testing::HasSubstr("carriage return"));
+  EXPECT_THAT(f->Value("B").error().message, ::testing::HasSubstr("carriage return"));
   EXPECT_FALSE(f->AddTokens("A", {"z"}).has_value());
   ASSERT_TRUE(f->SetValue("C", "1").value_or(false));
   EXPECT_EQ(f->Serialize(), text + "C=\"1\"\n");

@@ -14,9 +14,7 @@ using formats_test::CorpusDir;
 using formats_test::ReadWholeFile;
 using ::testing::ElementsAre;
 
-std::string Corpus(std::string_view rel) {
-  return ReadWholeFile(CorpusDir() / rel);
-}
+std::string Corpus(std::string_view rel) { return ReadWholeFile(CorpusDir() / rel); }
 
 TEST(XorgBusId, DecimalFromLspciNumbers) {
   // lspci 0000:0a:00.1 -> bus 0x0a = 10.
@@ -36,8 +34,7 @@ TEST(XorgBusId, DecimalFromLspciNumbers) {
   EXPECT_FALSE(ParseBusId("PCI:1:0").has_value());
   // Every BusID in the corpus that is not commented out parses.
   int seen = 0;
-  for (const auto* cf :
-       formats_test::CorpusFilesOf(formats_test::Format::kXorg)) {
+  for (const auto* cf : formats_test::CorpusFilesOf(formats_test::Format::kXorg)) {
     auto c = XorgConf::Parse(Corpus(cf->path), cf->path);
     if (!c) continue;
     for (const XorgSection& s : c->sections())
@@ -50,21 +47,19 @@ TEST(XorgBusId, DecimalFromLspciNumbers) {
 }
 
 TEST(XorgParse, SectionsAndOptions) {
-  auto c = XorgConf::Parse(
-      Corpus("xorg/user-darrynlowe_nvidia-plus-ignored-amd_xorg.conf"), "x");
+  auto c = XorgConf::Parse(Corpus("xorg/user-darrynlowe_nvidia-plus-ignored-amd_xorg.conf"), "x");
   ASSERT_TRUE(c.has_value()) << c.error().ToString();
   std::vector<std::string> names;
   for (const auto& s : c->sections()) names.push_back(s.name);
-  ASSERT_THAT(names, ElementsAre("Files", "ServerFlags", "Monitor", "Screen",
-                                 "Device", "Device", "InputClass"));
+  ASSERT_THAT(names, ElementsAre("Files", "ServerFlags", "Monitor", "Screen", "Device", "Device",
+                                 "InputClass"));
   const XorgSection& nvidia = c->sections()[4];
   EXPECT_EQ(nvidia.Identifier(), "Device0");
   EXPECT_EQ(nvidia.First("busid"), "PCI:1:0:0");
   // Trailing comment and a tab between keyword and value.
   EXPECT_EQ(nvidia.Option("UseDisplayDevice"), "DFP-2");
   EXPECT_EQ(nvidia.Option("primary_gpu"), "yes");
-  EXPECT_THAT(*nvidia.Option("ModeValidation"),
-              ::testing::StartsWith("NoMaxPClkCheck"));
+  EXPECT_THAT(*nvidia.Option("ModeValidation"), ::testing::StartsWith("NoMaxPClkCheck"));
   EXPECT_EQ(c->sections()[5].Identifier(), "IgnoreGPU1");
   EXPECT_EQ(c->sections()[5].Option("Ignore"), "True");
   // Screen's SubSection "Display" entries are not Screen entries.
@@ -73,19 +68,15 @@ TEST(XorgParse, SectionsAndOptions) {
 }
 
 TEST(XorgParse, RefusesWhatXorgRejects) {
-  auto broken = XorgConf::Parse(
-      Corpus("xorg/laptop_user-akoidan_msi-gs40_optimus_xorg.conf.nvidia"),
-      "x");
+  auto broken =
+      XorgConf::Parse(Corpus("xorg/laptop_user-akoidan_msi-gs40_optimus_xorg.conf.nvidia"), "x");
   ASSERT_FALSE(broken.has_value());
   EXPECT_EQ(broken.error().line, 65);
   EXPECT_THAT(broken.error().message, ::testing::HasSubstr("'ection'"));
   EXPECT_FALSE(XorgConf::Parse("Section \"Device\"\n", "x").has_value());
   EXPECT_FALSE(XorgConf::Parse("EndSection\n", "x").has_value());
-  EXPECT_FALSE(
-      XorgConf::Parse("Section \"A\"\n Option \"x\n", "x").has_value());
-  EXPECT_FALSE(
-      XorgConf::Parse("Section \"A\"\nSubSection \"B\"\nEndSection\n", "x")
-          .has_value());
+  EXPECT_FALSE(XorgConf::Parse("Section \"A\"\n Option \"x\n", "x").has_value());
+  EXPECT_FALSE(XorgConf::Parse("Section \"A\"\nSubSection \"B\"\nEndSection\n", "x").has_value());
 }
 
 void CheckEdit(std::string_view rel,
@@ -110,37 +101,26 @@ void CheckEdit(std::string_view rel,
 TEST(XorgEdit, IsolateDeviceInServerLayout) {
   std::string bus = BusIdFromPci(0x0a, 0, 0);
   CheckEdit("xorg/arch_user-alkeryn_nvidia-settings_gtx1080ti_xorg.conf",
-            [&](XorgConf& c) {
-              return c.SetOption("ServerLayout", "IsolateDevice", bus, false);
-            },
+            [&](XorgConf& c) { return c.SetOption("ServerLayout", "IsolateDevice", bus, false); },
             {"+    Option \"IsolateDevice\" \"PCI:10:0:0\"\n"});
-  auto c = XorgConf::Parse(
-      Corpus("xorg/arch_user-alkeryn_nvidia-settings_gtx1080ti_xorg.conf"),
-      "x");
+  auto c =
+      XorgConf::Parse(Corpus("xorg/arch_user-alkeryn_nvidia-settings_gtx1080ti_xorg.conf"), "x");
   ASSERT_TRUE(c.has_value()) << c.error().ToString();
-  ASSERT_TRUE(c->SetOption("ServerLayout", "IsolateDevice", bus, false)
-                  .value_or(false));
+  ASSERT_TRUE(c->SetOption("ServerLayout", "IsolateDevice", bus, false).value_or(false));
   EXPECT_EQ(c->sections()[1].name, "ServerLayout");
   EXPECT_EQ(c->sections()[1].Option("isolate_device"), "PCI:10:0:0");
   // Replacing the value touches only the value.
-  ASSERT_TRUE(c->SetOption("ServerLayout", "IsolateDevice", "PCI:1:0:0", false)
-                  .value_or(false));
-  EXPECT_THAT(c->Serialize(), ::testing::HasSubstr(
-                                  "    Option         \"Xinerama\" \"0\"\n"
-                                  "    Option \"IsolateDevice\" \"PCI:1:0:0\"\n"
-                                  "EndSection"));
+  ASSERT_TRUE(c->SetOption("ServerLayout", "IsolateDevice", "PCI:1:0:0", false).value_or(false));
+  EXPECT_THAT(c->Serialize(), ::testing::HasSubstr("    Option         \"Xinerama\" \"0\"\n"
+                                                   "    Option \"IsolateDevice\" \"PCI:1:0:0\"\n"
+                                                   "EndSection"));
   // No ServerLayout and not allowed to create one: refused.
-  auto d = XorgConf::Parse(
-      Corpus("xorg/arch_user-the-ashh_xorg.conf.d_10-intel.conf"), "x");
-  EXPECT_FALSE(
-      d->SetOption("ServerLayout", "IsolateDevice", bus, false).has_value());
-  CheckEdit(
-      "xorg/arch_user-the-ashh_xorg.conf.d_10-intel.conf",
-      [&](XorgConf& c) {
-        return c.SetOption("ServerFlags", "IsolateDevice", bus, true);
-      },
-      {"+\n", "+Section \"ServerFlags\"\n",
-       "+    Option \"IsolateDevice\" \"PCI:10:0:0\"\n", "+EndSection\n"});
+  auto d = XorgConf::Parse(Corpus("xorg/arch_user-the-ashh_xorg.conf.d_10-intel.conf"), "x");
+  EXPECT_FALSE(d->SetOption("ServerLayout", "IsolateDevice", bus, false).has_value());
+  CheckEdit("xorg/arch_user-the-ashh_xorg.conf.d_10-intel.conf",
+            [&](XorgConf& c) { return c.SetOption("ServerFlags", "IsolateDevice", bus, true); },
+            {"+\n", "+Section \"ServerFlags\"\n", "+    Option \"IsolateDevice\" \"PCI:10:0:0\"\n",
+             "+EndSection\n"});
 }
 
 TEST(XorgEdit, BusId) {
@@ -150,8 +130,7 @@ TEST(XorgEdit, BusId) {
   // No BusID yet: inserted after the Identifier line with its indentation.
   CheckEdit("xorg/user-darrynlowe_nvidia-plus-ignored-amd_xorg.conf",
             [](XorgConf& c) { return c.SetBusId("IgnoreGPU1", "PCI:107:0:1"); },
-            {"-    BusID          \"PCI:107:0:0\"\n",
-             "+    BusID          \"PCI:107:0:1\"\n"});
+            {"-    BusID          \"PCI:107:0:0\"\n", "+    BusID          \"PCI:107:0:1\"\n"});
   auto c = XorgConf::Parse(
       "Section \"Device\"\n\tIdentifier \"gpu\"\n\tDriver "
       "\"nvidia\"\nEndSection\n",

@@ -4,7 +4,6 @@
 // tests/data/iommu/ (counts.tsv, expected.tsv, lspci.tsv). A corpus file without a row, or
 // a GPU without a row, fails.
 #include "tests/support/iommu_listing.h"
-#include "tests/test_files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,6 +15,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/test_files.h"
 
 namespace vmprep {
 namespace {
