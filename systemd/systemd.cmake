@@ -21,16 +21,3 @@ endforeach()
 install(FILES "${CMAKE_CURRENT_LIST_DIR}/dev-hugepages1G.mount"
   DESTINATION "${VMPREP_SYSTEMD_UNITDIR}" COMPONENT systemd)
 install(FILES "${CMAKE_CURRENT_LIST_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}/systemd" COMPONENT systemd)
-
-if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
-  add_test(NAME systemd.verify
-    COMMAND "${CMAKE_SOURCE_DIR}/tests/e2e/systemd-verify.sh" "${CMAKE_BINARY_DIR}")
-  set_tests_properties(systemd.verify PROPERTIES TIMEOUT 120)
-  add_test(NAME systemd.vmcheck-boot
-    COMMAND "${CMAKE_SOURCE_DIR}/tests/e2e/vmcheck-boot-test.sh"
-      "${_vmprep_systemd_out}/vmcheck-boot" "$<TARGET_FILE:vmcheck>")
-  set_tests_properties(systemd.vmcheck-boot PROPERTIES TIMEOUT 120)
-  add_test(NAME systemd.hugepages
-    COMMAND "${CMAKE_SOURCE_DIR}/tests/e2e/hugepages-test.sh" "${_vmprep_systemd_out}/vmprep-hugepages")
-  set_tests_properties(systemd.hugepages PROPERTIES TIMEOUT 60)
-endif()

@@ -46,8 +46,6 @@ class TempDir {
   fs::path dir_;
 };
 
-#ifdef VMSETUP_BINARY
-
 // stdin is /dev/null unless `input` is given: no terminal, as in a script.
 Result Vmsetup(const std::string& args, const std::string& input = "") {
   std::string cmd = std::string(VMSETUP_BINARY) + " " + args + " 2>&1";
@@ -267,8 +265,6 @@ TEST(VmsetupCli, ARefusalAppliesNothingAndNamesFileAndLine) {
   Result plan = Vmsetup("plan --enable iommu,bridge=br0 --root " + t.str());
   EXPECT_EQ(plan.code, 1);
 }
-
-#endif  // VMSETUP_BINARY
 
 // --- post-actions ---
 
