@@ -2,6 +2,7 @@
 # vmprep's one entry point for people and CI (run as root on Debian 12).
 #   ./build.sh vmcheck [ARGS...]   install what is missing, build, run vmcheck on this host
 #   ./build.sh test                install what is missing, build, run the whole test suite
+#   ./build.sh iso                 install what is missing, build, make build/iso/vmprep-live.iso
 set -eu
 cd "$(dirname "$0")"
 
@@ -9,8 +10,12 @@ cd "$(dirname "$0")"
 BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libncurses-dev
   libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libgtest-dev libgmock-dev"
+# The live ISO (iso/build-iso.sh): GRUB for BIOS and UEFI, the ISO tools, the live userland.
+ISO_DEPS="grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools dosfstools busybox-static
+  kmod cpio zstd pci.ids file"
 TEST_DEPS="kmod shellcheck clang-format python3 tmux xz-utils pciutils bsdutils qemu-system-x86
-  busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml"
+  busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml
+  $ISO_DEPS ovmf fdisk"
 
 install_missing() {
   missing=""
@@ -53,8 +58,15 @@ case "$cmd" in
     cd build
     exec ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 1800
     ;;
+  iso)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_DEPS $ISO_DEPS
+    build
+    mkdir -p build/iso
+    exec sh iso/build-iso.sh build build/iso/vmprep-live.iso
+    ;;
   *)
-    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test" >&2
+    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test | ./build.sh iso" >&2
     exit 2
     ;;
 esac

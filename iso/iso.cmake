@@ -1,6 +1,6 @@
 # The live ISO (included from the top CMakeLists.txt): vmprep-live, the helper its menu and
-# boot options call (finding installed systems with libblkid, mounting with libmount), and
-# its unit tests in the one test binary.
+# boot options call (finding installed systems with libblkid, mounting with libmount), its
+# unit tests in the one test binary, and the ISO's build and boot tests.
 include_guard(GLOBAL)
 set(_iso "${CMAKE_CURRENT_LIST_DIR}")
 
@@ -16,3 +16,20 @@ install(TARGETS vmprep-live RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR} COMPONE
   EXCLUDE_FROM_ALL)
 target_link_libraries(vmprep_tests PRIVATE vmprep_live)
 
+# The ISO and its boot tests. iso.build makes build/iso/vmprep-live.iso from this build's
+# `cmake --install` output (the fixture the others need); each boot test boots it under TCG.
+# They share the kernel cache and the CPU with the other boot tests: one at a time.
+set(VMPREP_ISO "${CMAKE_BINARY_DIR}/iso/vmprep-live.iso")
+add_test(NAME iso.build COMMAND "${_iso}/tests/build-test.sh" "${CMAKE_BINARY_DIR}" "${VMPREP_ISO}")
+set_tests_properties(iso.build PROPERTIES TIMEOUT 900 FIXTURES_SETUP vmprep_iso
+  RESOURCE_LOCK vmprep_e2e_boot LABELS "e2e;boot;iso")
+foreach(_t boot-verdict:boot_verdict.py:900 fix-installed:fix_installed.py:1800
+    save-report:save_report.py:600)
+  string(REPLACE ":" ";" _t "${_t}")
+  list(GET _t 0 _name)
+  list(GET _t 1 _script)
+  list(GET _t 2 _timeout)
+  add_test(NAME iso.${_name} COMMAND python3 "${_iso}/tests/${_script}" "${VMPREP_ISO}")
+  set_tests_properties(iso.${_name} PROPERTIES TIMEOUT ${_timeout} FIXTURES_REQUIRED vmprep_iso
+    RESOURCE_LOCK vmprep_e2e_boot LABELS "e2e;boot;iso")
+endforeach()
