@@ -6,6 +6,9 @@ Usage: fix_installed.py ISO [WORK_DIR]
 1. make-installed.sh builds a disk image with a small installed Debian 12 (ESP on /boot/efi,
    /boot and / on their own partitions, by UUID in its fstab; its own kernel, a release other
    than the ISO's).
+1b. Interactively, through the menu on the serial console: "Fix an installed system" finds
+   it, asks for the devices and the IOMMU, shows the plan, and on "n" writes nothing: the
+   disk image is byte for byte what it was, and everything was unmounted.
 2. The ISO boots (SeaBIOS, q35 + intel-iommu, two identical e1000e at 01:00.0 and 02:00.0)
    with boot options passed through QEMU's fw_cfg: vmprep.fix=UUID=<its root>
    vmprep.device=0000:01:00.0 vmprep.save=LABEL=FIXLOG vmprep.then=poweroff. It fixes the
@@ -132,6 +135,43 @@ def main(iso, work):
     if os.path.exists(fixlog):
         os.remove(fixlog)
     run(["mkfs.fat", "-C", "-n", "FIXLOG", fixlog, "8192"])
+
+    # --- 1b. the same flow from the menu, declined at the question
+    before_sha = sha(disk)
+    out = os.path.join(work, "iso-declined")
+    guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
+                        NICS + ["-drive", f"file={disk},if=none,id=hd,format=raw",
+                                "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"]).start()
+    try:
+        guest.expect(r"Choice: $", 240, "the menu")
+        guest.send("f\n")
+        m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$", 120,
+                         "the installed system in the list")
+        guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
+        guest.send(m.group(1) + "\n")
+        guest.expect(r"empty for none\): $", 120, "the question for PCI devices")
+        guest.send("01:00.0\n")
+        guest.expect(r"Turn the IOMMU on at boot .*\[Y/n\] $", 60)
+        mark = len(guest.seen)
+        guest.send("\n")
+        guest.expect(r"Write these changes to /dev/vda3\? \[y/N\] $", 120, "the confirmation")
+        shown = guest.consumed_since(mark)
+        for want in ("+0000:01:00.0 8086:10d3", "+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\""):
+            if want not in shown:
+                fail(f"the plan shown before the question lacks {want!r}")
+        guest.send("n\n")
+        guest.expect(r"^Nothing written\.$", 30)
+        guest.expect(r"^Unmounted /dev/vda3 and everything mounted below /run/vmprep/target\.$", 60)
+        guest.expect(r"Choice: $", 30)
+        guest.send("p\n")
+        status = guest.wait(60)
+    finally:
+        guest.close()
+    if status != 0:
+        fail(f"declined run: QEMU exited with status {status}")
+    if sha(disk) != before_sha:
+        fail("declining at the question changed the disk image")
+    print("declined from the menu: the plan was shown, nothing written, all unmounted")
 
     # --- 2. the ISO fixes the installed system without asking
     out = os.path.join(work, "iso-run")
