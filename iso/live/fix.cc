@@ -179,8 +179,10 @@ int RunFix(const FixRequest& request) {
       return status;
     }
     for (const auto& l : left) std::fprintf(stderr, "vmprep-live: still mounted: %s\n", l.c_str());
-    std::fprintf(stderr, "vmprep-live: run `umount -R %s` from the shell before powering off\n",
-                 root.c_str());
+    std::fprintf(stderr,
+                 "vmprep-live: power off from the menu (it unmounts what is left below %s) or "
+                 "run /usr/lib/vmprep/live/shutdown from the shell, which does the same\n",
+                 request.work_dir.c_str());
     return status == 0 ? kExitNotUnmounted : status;
   };
   if (interactive && !request.devices_given) {

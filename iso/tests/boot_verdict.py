@@ -70,7 +70,7 @@ def run_case(name, iso, work):
             # GRUB's menu is on the serial line too: move down to the entry, then Enter.
             guest.expect(r"check this machine", 120, "GRUB's menu")
             guest.send("\x1b[B" * case["entry"] + "\r")
-        guest.expect(r"^vmcheck exited with status \d+", 240, "the end of the report")
+        guest.expect(isovm.REPORT_END, 240, "the end of the report")
         t_report = guest.elapsed()
         report = isovm.report_text(guest.seen)
         cmdline = re.search(r"kernel command line:\n  (.*)$", report, re.MULTILINE).group(1)
@@ -161,7 +161,7 @@ def main(iso, work):
     failed = []
     for name in cases:
         try:
-            run_case(name, iso, work)
+            isovm.retry_boot(name, lambda: run_case(name, iso, work))
         except isovm.Failure as e:
             print(f"FAIL: {e}", file=sys.stderr)
             failed.append(name)

@@ -139,34 +139,39 @@ def main(iso, work):
     # --- 1b. the same flow from the menu, declined at the question
     before_sha = sha(disk)
     out = os.path.join(work, "iso-declined")
-    guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
-                        NICS + ["-drive", f"file={disk},if=none,id=hd,format=raw",
-                                "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"]).start()
-    try:
-        guest.expect(r"Choice: $", 240, "the menu")
-        guest.send("f\n")
-        m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$", 120,
-                         "the installed system in the list")
-        guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
-        guest.send(m.group(1) + "\n")
-        guest.expect(r"empty for none\): $", 120, "the question for PCI devices")
-        guest.send("01:00.0\n")
-        guest.expect(r"Turn the IOMMU on at boot .*\[Y/n\] $", 60)
-        mark = len(guest.seen)
-        guest.send("\n")
-        guest.expect(r"Write these changes to /dev/vda3\? \[y/N\] $", 120, "the confirmation")
-        shown = guest.consumed_since(mark)
-        for want in ("+0000:01:00.0 8086:10d3", "+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\""):
-            if want not in shown:
-                fail(f"the plan shown before the question lacks {want!r}")
-        guest.send("n\n")
-        guest.expect(r"^Nothing written\.$", 30)
-        guest.expect(r"^Unmounted /dev/vda3 and everything mounted below /run/vmprep/target\.$", 60)
-        guest.expect(r"Choice: $", 30)
-        guest.send("p\n")
-        status = guest.wait(60)
-    finally:
-        guest.close()
+
+    def declined_run():
+        guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
+                            NICS + ["-drive", f"file={disk},if=none,id=hd,format=raw",
+                                    "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"])
+        guest.start()
+        try:
+            guest.expect(r"Choice: $", 240, "the menu")
+            guest.send("f\n")
+            m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$", 120,
+                             "the installed system in the list")
+            guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
+            guest.send(m.group(1) + "\n")
+            guest.expect(r"empty for none\): $", 120, "the question for PCI devices")
+            guest.send("01:00.0\n")
+            guest.expect(r"Turn the IOMMU on at boot .*\[Y/n\] $", 60)
+            mark = len(guest.seen)
+            guest.send("\n")
+            guest.expect(r"Write these changes to /dev/vda3\? \[y/N\] $", 120, "the confirmation")
+            shown = guest.consumed_since(mark)
+            for want in ("+0000:01:00.0 8086:10d3", "+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\""):
+                if want not in shown:
+                    fail(f"the plan shown before the question lacks {want!r}")
+            guest.send("n\n")
+            guest.expect(r"^Nothing written\.$", 30)
+            guest.expect(r"^Unmounted /dev/vda3 and everything mounted below /run/vmprep/target\.$", 60)
+            guest.expect(r"Choice: $", 30)
+            guest.send("p\n")
+            return guest.wait(60)
+        finally:
+            guest.close()
+
+    status = isovm.retry_boot("declined run", declined_run)
     if status != 0:
         fail(f"declined run: QEMU exited with status {status}")
     if sha(disk) != before_sha:
@@ -183,15 +188,20 @@ def main(iso, work):
              "-drive", f"file={fixlog},if=none,id=log,format=raw",
              "-device", "virtio-blk-pci,drive=log,bus=pcie.0,addr=0x6",
              "-fw_cfg", f"name=opt/org.vmprep/options,string={options}"])
-    guest = isovm.Guest(out, args).start()
-    try:
-        status = guest.wait(1200)
-    finally:
-        guest.close()
-    print(f"ISO run: QEMU exited with status {status} after {guest.elapsed():.0f} s")
-    if status != 0:
-        raise isovm.Failure(f"the ISO did not power off cleanly (QEMU status {status}):\n"
-                            f"{guest.tail()}")
+
+    def unattended_run():
+        # A timer panic comes before user space: the disks are untouched when it retries.
+        guest = isovm.Guest(out, args).start()
+        try:
+            status = guest.wait(1200)
+        finally:
+            guest.close()
+        print(f"ISO run: QEMU exited with status {status} after {guest.elapsed():.0f} s")
+        if status != 0:
+            raise isovm.Failure(f"the ISO did not power off cleanly (QEMU status {status}):\n"
+                                f"{guest.tail()}")
+
+    isovm.retry_boot("unattended run", unattended_run)
 
     # --- 3. what the ISO saved, and what is on the disk now
     saved = os.path.join(work, "saved")
@@ -359,16 +369,22 @@ def main(iso, work):
              "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5",
              "-kernel", path_in(after, f"/boot/vmlinuz-{kver}"), "-initrd", initrd,
              "-append", f"{cmdline} console=ttyS0 panic=-1 init=/usr/local/sbin/vmprep-e2e-init"])
-    guest = isovm.Guest(out2, args).start()
-    try:
-        status = guest.wait(600)
-    finally:
-        guest.close()
-    text = guest.serial1_text()
-    block = re.search(r"^VMPREP-E2E begin\n(.*?)^VMPREP-E2E done$", text, re.MULTILINE | re.DOTALL)
-    if status != 0 or not block:
-        raise isovm.Failure(f"the installed system did not send its verdict (QEMU status {status}):\n"
-                            f"{guest.tail()}")
+
+    def installed_boot():
+        guest = isovm.Guest(out2, args).start()
+        try:
+            status = guest.wait(600)
+        finally:
+            guest.close()
+        text = guest.serial1_text()
+        block = re.search(r"^VMPREP-E2E begin\n(.*?)^VMPREP-E2E done$", text,
+                          re.MULTILINE | re.DOTALL)
+        if status != 0 or not block:
+            raise isovm.Failure(f"the installed system did not send its verdict (QEMU status "
+                                f"{status}):\n{guest.tail()}")
+        return block
+
+    block = isovm.retry_boot("the installed system's boot", installed_boot)
     drivers = dict(re.findall(r"^VMPREP-E2E device (\S+) driver=(\S+)$", block.group(1), re.MULTILINE))
     print(f"installed system booted: {drivers}")
     if drivers.get("0000:01:00.0") != "vfio-pci":

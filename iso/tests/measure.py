@@ -34,7 +34,7 @@ def boot(iso, work, firmware, medium):
     try:
         guest.expect(r"check this machine", 120, "GRUB's menu")
         t_grub = guest.elapsed()
-        guest.expect(r"^vmcheck exited with status \d+", 240, "the end of the report")
+        guest.expect(isovm.REPORT_END, 240, "the end of the report")
         t_report = guest.elapsed()
         guest.expect(r"Choice: $", 60, "the menu")
         guest.send("x\n")
@@ -74,7 +74,8 @@ def main():
           f"{sizes.get('vmlinuz', 0) / mib:.1f} MiB, initramfs {sizes.get('initrd.img', 0) / mib:.1f} MiB")
     print(f"host: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; TCG, 2 vCPUs, 1 GiB")
     for firmware, medium in (("bios", "cd"), ("uefi", "cd"), ("bios", "usb")):
-        rows = [boot(iso, work, firmware, medium) for _ in range(runs)]
+        rows = [isovm.retry_boot(f"{firmware} {medium}", lambda: boot(iso, work, firmware, medium))
+                for _ in range(runs)]
         grub = statistics.median(r[0] for r in rows)
         report = [r[1] for r in rows]
         kernel = statistics.median(r[2] for r in rows)

@@ -75,7 +75,8 @@ def save_to(guest, label):
     return listing, m.group(1)
 
 
-def main(iso, work):
+def boot_and_save(iso, work):
+    """One boot from the stick: returns (stick image, reports image, the console's report)."""
     stick = os.path.join(work, "stick.img")
     shutil.copyfile(iso, stick)  # what `dd if=vmprep.iso of=/dev/sdX` writes
     reports = os.path.join(work, "reports.img")
@@ -89,7 +90,7 @@ def main(iso, work):
              "-device", "virtio-blk-pci,drive=rep,bus=pcie.0,addr=0x5"])
     guest = isovm.Guest(out, args).start()
     try:
-        guest.expect(r"^vmcheck exited with status \d+", 240, "the end of the report")
+        guest.expect(isovm.REPORT_END, 240, "the end of the report")
         print(f"booted from the USB stick: report after {guest.elapsed():.1f} s")
         console_report = isovm.report_text(guest.seen)
         guest.expect(PROMPT, 60, "the menu")
@@ -105,7 +106,12 @@ def main(iso, work):
             raise isovm.Failure(f"QEMU exited with status {status} after power off")
     finally:
         guest.close()
+    return stick, reports, console_report
 
+
+def main(iso, work):
+    stick, reports, console_report = isovm.retry_boot("stick boot",
+                                                      lambda: boot_and_save(iso, work))
     saved = read_saved(reports, 0, os.path.join(work, "from-reports"))
     on_stick = read_saved(stick, fat_partition_offset(stick), os.path.join(work, "from-stick"))
     if saved != on_stick:
