@@ -117,46 +117,42 @@ std::string TransactionDir(std::string_view id) {
   return fmt::format("{}/{}", kTransactionsDir, id);
 }
 
+}  // namespace
+
 // --- the lock ---
 
 // flock(2) on a file created in the config root: the kernel drops it when the holder dies,
 // so a crashed run never leaves the boot configuration locked, and no pid guessing is needed.
 // The pid is written into the file only to name the holder in the error.
-class Lock {
- public:
-  static std::expected<Lock, Error> Acquire(const Host& host) {
-    if (auto made = host.MakeDirs(Root::kConfig, kStateDir, 0755); !made) {
-      return std::unexpected(made.error());
-    }
-    auto fd = host.OpenFile(Root::kConfig, kLockPath, O_RDWR | O_CREAT | O_NOFOLLOW);
-    if (!fd) return std::unexpected(fd.error());
-    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
-      int err = errno;
-      if (err == EWOULDBLOCK) {
-        char buf[32] = {};
-        ssize_t n = ::pread(fd->get(), buf, sizeof buf - 1, 0);
-        std::string holder = n > 0 ? std::string(Trim(std::string_view(buf, n))) : "unknown";
-        return std::unexpected(MakeError(
-            std::string(kLockPath),
-            fmt::format("another vmsetup run holds the lock (pid {}); wait for it to finish",
-                        holder),
-            EWOULDBLOCK));
-      }
-      return std::unexpected(MakeError(std::string(kLockPath), "cannot lock", err));
-    }
-    std::string pid = fmt::format("{}\n", ::getpid());
-    if (::ftruncate(fd->get(), 0) == 0) {
-      [[maybe_unused]] ssize_t n = ::pwrite(fd->get(), pid.data(), pid.size(), 0);
-    }
-    Lock lock;
-    lock.fd_ = std::move(*fd);
-    return lock;
+std::expected<TransactionLock, Error> TransactionLock::Acquire(const Host& host) {
+  if (auto made = host.MakeDirs(Root::kConfig, kStateDir, 0755); !made) {
+    return std::unexpected(made.error());
   }
+  auto fd = host.OpenFile(Root::kConfig, kLockPath, O_RDWR | O_CREAT | O_NOFOLLOW);
+  if (!fd) return std::unexpected(fd.error());
+  if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err == EWOULDBLOCK) {
+      char buf[32] = {};
+      ssize_t n = ::pread(fd->get(), buf, sizeof buf - 1, 0);
+      std::string holder = n > 0 ? std::string(Trim(std::string_view(buf, n))) : "unknown";
+      return std::unexpected(MakeError(
+          std::string(kLockPath),
+          fmt::format("another vmsetup run holds the lock (pid {}); wait for it to finish", holder),
+          EWOULDBLOCK));
+    }
+    return std::unexpected(MakeError(std::string(kLockPath), "cannot lock", err));
+  }
+  std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd->get(), 0) == 0) {
+    [[maybe_unused]] ssize_t n = ::pwrite(fd->get(), pid.data(), pid.size(), 0);
+  }
+  TransactionLock lock;
+  lock.fd_ = std::move(*fd);
+  return lock;
+}
 
- private:
-  Lock() = default;
-  Fd fd_;  // closing it releases the lock
-};
+namespace {
 
 // --- the manifest ---
 
@@ -408,11 +404,17 @@ std::expected<void, Error> CheckEditSet(const EditSet& plan) {
 }
 
 std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan) {
+  if (EffectiveEdits(plan).empty()) return ApplyResult{};
+  auto lock = TransactionLock::Acquire(host);
+  if (!lock) return std::unexpected(lock.error());
+  return ApplyEditSet(host, plan, *lock);
+}
+
+std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan,
+                                               const TransactionLock& /*held*/) {
   auto edits = EffectiveEdits(plan);
   if (edits.empty()) return ApplyResult{};
   if (auto ok = CheckEditSet(plan); !ok) return std::unexpected(ok.error());
-  auto lock = Lock::Acquire(host);
-  if (!lock) return std::unexpected(lock.error());
 
   // 1. Everything is as planned (nothing written yet).
   Manifest m;
@@ -557,8 +559,13 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
 }
 
 std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id) {
-  auto lock = Lock::Acquire(host);
+  auto lock = TransactionLock::Acquire(host);
   if (!lock) return std::unexpected(lock.error());
+  return UndoTransaction(host, id, *lock);
+}
+
+std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id,
+                                                        const TransactionLock& /*held*/) {
   auto all = LoadAll(host);
   if (!all) return std::unexpected(all.error());
   const Manifest* pick = nullptr;

@@ -37,13 +37,30 @@ struct ApplyResult {
   std::vector<std::string> changed;  // paths actually written or removed
 };
 
+// /var/lib/vmprep/lock, held while it lives. A caller that plans and then applies takes it
+// before planning, so no other run can change the files in between.
+class TransactionLock {
+ public:
+  static std::expected<TransactionLock, Error> Acquire(const Host& host);
+  TransactionLock(TransactionLock&&) noexcept = default;
+  TransactionLock& operator=(TransactionLock&&) noexcept = default;
+
+ private:
+  TransactionLock() = default;
+  Fd fd_;  // closing it releases the lock
+};
+
 // Writes `plan` (its post-actions are NOT run here: the caller runs or prints them).
-// An empty plan writes nothing and records no transaction.
+// An empty plan writes nothing and records no transaction. The first form takes the lock.
 std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan);
+std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan,
+                                               const TransactionLock& held);
 
 // Restores the named transaction (or the newest one not yet undone when `id` is empty).
 // Refuses, naming the file, when a file was changed after the transaction.
 std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id);
+std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id,
+                                                        const TransactionLock& held);
 
 // Every recorded transaction, oldest first.
 std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host);
