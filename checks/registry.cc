@@ -1,5 +1,6 @@
 /// The explicit table of probes, in report order.
 #include "checks/probe.h"
+#include "checks/probes/guest.h"
 #include "checks/probes/hugepages.h"
 #include "checks/probes/iommu.h"
 #include "checks/probes/isolation.h"

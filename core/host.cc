@@ -76,6 +76,7 @@ FileInfo ToInfo(const struct stat& st) {
   info.gid = st.st_gid;
   info.size = static_cast<std::uint64_t>(st.st_size);
   info.rdev = st.st_rdev;
+  info.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
   return info;
 }
 

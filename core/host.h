@@ -36,7 +36,8 @@ struct FileInfo {
   uid_t uid = 0;
   gid_t gid = 0;
   std::uint64_t size = 0;
-  dev_t rdev = 0;  // device number for device nodes
+  dev_t rdev = 0;          // device number for device nodes
+  std::int64_t mtime = 0;  // last modification, seconds since the epoch
 };
 
 // An open file descriptor, closed on destruction.

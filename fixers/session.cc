@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "fixers/post_actions.h"
+#include "system/vfio_selection.h"
 
 namespace vmprep {
 namespace {
@@ -193,8 +194,8 @@ std::expected<Request, Error> ParseRequest(const std::vector<std::string>& devic
   Request request;
   if (auto ok = AddAddresses("--device", devices, &request.options.devices); !ok)
     return std::unexpected(ok.error());
-  if (auto ok =
-          AddAddresses("--allow-host-device", allow_host_devices, &request.allow_host_devices);
+  if (auto ok = AddAddresses("--allow-host-device", allow_host_devices,
+                             &request.options.allow_host_devices);
       !ok)
     return std::unexpected(ok.error());
   for (const auto& list : enable) {
@@ -244,6 +245,16 @@ std::expected<Request, Error> ParseRequestArgs(const std::vector<std::string>& a
 
 SessionPlan MakePlan(const Host& host, const Request& request) {
   SessionPlan plan;
+  const FixerOptions& options = request.options;
+  if (options.vfio) {
+    // Every vfio fixer selects the same way; asked once here, a refusal is shown once.
+    auto selection = SelectForVfio(host, options.devices, options.allow_host_devices);
+    if (!selection) {
+      plan.refusals.push_back({"vmsetup", selection.error()});
+      return plan;
+    }
+    plan.warnings = selection->warnings;  // the fixers carry the notes
+  }
   for (const auto& fixer : MakeAllFixers()) {
     auto planned = fixer->Plan(host, request.options);
     if (!planned) {

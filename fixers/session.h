@@ -22,9 +22,6 @@ namespace vmprep {
 // What the user asks for: vmsetup's --device, --enable and --allow-host-device.
 struct Request {
   FixerOptions options;
-  // Devices the host itself needs (boot disk controller, default-route NIC, ...) that the
-  // user explicitly agrees to give away, with every consequence printed first.
-  std::vector<PciAddress> allow_host_devices;
   bool empty() const;
 };
 

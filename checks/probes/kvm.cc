@@ -357,6 +357,17 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
       } else if (usable) {
         f = &make("module", Severity::kNote,
                   "no KVM vendor module is known to be loaded, but /dev/kvm works");
+      } else if (core.state == ModuleState::kUnknown) {
+        // No module index and no kernel configuration: "cannot tell" is not "missing".
+        f = &make("module", Severity::kWarn,
+                  fmt::format("cannot tell whether kernel {} has KVM modules: neither its module "
+                              "index nor its build configuration could be read",
+                              modules.kernel_release().empty() ? "(unknown release)"
+                                                               : modules.kernel_release()));
+        f->hint = fmt::format(
+            "Install the modules of the running kernel (/usr/lib/modules/{0}) or its config "
+            "file (/boot/config-{0}), then run vmcheck again.",
+            modules.kernel_release());
       } else {
         f = &make("module", Severity::kFail,
                   fmt::format("the running kernel {} has no KVM module{}",
