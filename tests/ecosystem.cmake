@@ -19,3 +19,10 @@ set_tests_properties(fleet.monitoring PROPERTIES TIMEOUT 300)
 add_test(NAME fleet.ansible-fact
   COMMAND "${_t}/fleet/ansible-fact-test.sh" "${CMAKE_SOURCE_DIR}" "${CMAKE_BINARY_DIR}")
 set_tests_properties(fleet.ansible-fact PROPERTIES TIMEOUT 300)
+# The Debian package: built in build/deb-test/deb-build (configured for /usr; a full compile
+# the first time, about 4 minutes on 2 idle cores), installed with apt into a copy of the boot
+# tests' cached chroot (shared with them, hence the lock).
+add_test(NAME package.deb
+  COMMAND "${_t}/e2e/deb-test.sh" "${CMAKE_SOURCE_DIR}" "${CMAKE_BINARY_DIR}/deb-test")
+set_tests_properties(package.deb PROPERTIES TIMEOUT 1800 RESOURCE_LOCK vmprep_e2e_boot
+  LABELS "e2e;package")

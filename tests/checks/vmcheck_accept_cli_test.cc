@@ -130,5 +130,22 @@ TEST_F(VmcheckAccept, OutputIsWrittenAtomicallyWithTheSameExitCode) {
   fs::remove_all(dir);
 }
 
+// --help answers the common questions with examples, for both commands.
+TEST(HelpExamples, BothCommandsShowExamplesAndTheirManPages) {
+  auto vmcheck = testing::RunCommand(std::string(VMCHECK_BINARY) + " --help");
+  EXPECT_EQ(vmcheck.code, 0);
+  for (const char* want :
+       {"Examples:", "vmcheck -q", "--format prometheus --output", "--format nagios", "--accept",
+        "/etc/vmprep/accept.conf", "vmcheck groups", "Exit status:", "vmprep-report(5)"}) {
+    EXPECT_THAT(vmcheck.out, HasSubstr(want));
+  }
+  auto vmsetup = testing::RunCommand(std::string(VMSETUP_BINARY) + " --help");
+  EXPECT_EQ(vmsetup.code, 0);
+  for (const char* want : {"Examples:", "vmsetup plan --enable iommu", "vmsetup undo",
+                           "apply --yes --json", "\"changed\"", "Exit status:", "vmsetup(8)"}) {
+    EXPECT_THAT(vmsetup.out, HasSubstr(want));
+  }
+}
+
 }  // namespace
 }  // namespace vmprep
