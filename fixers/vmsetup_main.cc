@@ -43,6 +43,17 @@ constexpr const char* kFooter = R"(
   xorg               keep Xorg off the passed-through GPU
   bridge=NAME        allow NAME in /etc/qemu/bridge.conf
 
+Examples:
+  vmsetup plan --enable iommu                 the diff that turning the IOMMU on would make
+  vmsetup apply --device 0000:01:00.0 --enable iommu,vhost_net
+                                              give a GPU to vfio-pci at boot; asks first
+  vmsetup apply --yes --json --enable iommu   from Ansible and other tools: one JSON document;
+                                              "changed" is false when there was nothing to do
+  vmsetup history                             the transactions, oldest first
+  vmsetup undo                                restore the files of the newest transaction
+  vmsetup plan --root /mnt --enable iommu     a system mounted at /mnt (e.g. from a live ISO)
+  vmcheck -q                                  what is still missing (finding ids name fixers)
+
 Exit status:
   0  done, or nothing to do
   1  refused: a fixer could not plan a file (file:line printed), or undo found a file
@@ -51,7 +62,8 @@ Exit status:
      so, or says exactly what could not be)
   3  bad arguments or cannot run (root unreadable, lock held, no terminal without --yes)
   4  declined at the prompt
-  5  the files were written but a post-action (regenerate command) failed: run it by hand)";
+  5  the files were written but a post-action (regenerate command) failed: run it by hand
+See vmsetup(8).)";
 
 int BadArguments(const std::string& message) {
   std::fprintf(stderr, "vmsetup: %s\n%s\n", message.c_str(), kUsageHint);
@@ -89,7 +101,7 @@ void PrintPlanText(const vmprep::SessionPlan& plan) {
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
-void PrintPlanJson(const vmprep::SessionPlan& plan) {
+nlohmann::json EditsJson(const vmprep::SessionPlan& plan) {
   using Json = nlohmann::json;
   Json edits = Json::array();
   for (const vmprep::FileEdit* e : vmprep::EffectiveEdits(plan.edits)) {
@@ -101,8 +113,11 @@ void PrintPlanJson(const vmprep::SessionPlan& plan) {
                                             : "modify"},
                      {"diff", vmprep::UnifiedDiff(*e)}});
   }
-  Json actions = Json::array();
-  for (const auto& a : plan.edits.actions) actions.push_back({{"argv", a.argv}, {"why", a.why}});
+  return edits;
+}
+
+nlohmann::json RefusalsJson(const vmprep::SessionPlan& plan) {
+  using Json = nlohmann::json;
   Json refusals = Json::array();
   for (const auto& r : plan.refusals) {
     refusals.push_back({{"fixer", r.fixer},
@@ -110,6 +125,14 @@ void PrintPlanJson(const vmprep::SessionPlan& plan) {
                         {"line", r.error.line},
                         {"message", r.error.message}});
   }
+  return refusals;
+}
+
+void PrintPlanJson(const vmprep::SessionPlan& plan) {
+  using Json = nlohmann::json;
+  Json actions = Json::array();
+  for (const auto& a : plan.edits.actions) actions.push_back({{"argv", a.argv}, {"why", a.why}});
+  Json edits = EditsJson(plan), refusals = RefusalsJson(plan);
   Json doc = {{"schema", "vmprep.plan/1"}, {"edits", edits},
               {"actions", actions},        {"notes", plan.edits.notes},
               {"warnings", plan.warnings}, {"refusals", refusals}};
@@ -181,6 +204,81 @@ void PrintErrors(const vmprep::SessionResult& r, std::string_view what) {
     std::fprintf(stderr, "vmsetup: the files are written; run the failed command(s) by hand\n");
 }
 
+// apply --json, undo --json: one vmprep.apply/1 document on stdout whatever the outcome
+// (docs/schema/vmprep.apply-1.schema.json), so that configuration tools read one result:
+// `changed` tells "applied" from "nothing to do" (both exit 0). Progress goes to stderr.
+struct JsonActions {
+  nlohmann::json list = nlohmann::json::array();
+  void Record(const vmprep::ProgressEvent& e) {
+    using Kind = vmprep::ProgressEvent::Kind;
+    if (e.kind == Kind::kActionFinished || e.kind == Kind::kActionSkipped) {
+      list.push_back({{"command", e.text},
+                      {"result", e.kind == Kind::kActionSkipped ? "skipped"
+                                 : e.ok                         ? "ok"
+                                                                : "failed"}});
+    }
+  }
+};
+
+void PrintProgressToStderr(const vmprep::ProgressEvent& e) {
+  using Kind = vmprep::ProgressEvent::Kind;
+  switch (e.kind) {
+    case Kind::kActionStarted:
+      std::fprintf(stderr, "Running: %s\n", e.text.c_str());
+      break;
+    case Kind::kActionOutput:
+      std::fprintf(stderr, "  %s\n", e.text.c_str());
+      break;
+    case Kind::kActionFinished:
+      if (!e.ok) std::fprintf(stderr, "Failed: %s\n", e.text.c_str());
+      break;
+    case Kind::kActionSkipped:
+      std::fprintf(stderr, "Skipped (--no-regenerate): %s\n", e.text.c_str());
+      break;
+    case Kind::kWarning:
+      std::fprintf(stderr, "vmsetup: warning: %s\n", e.text.c_str());
+      break;
+    default:
+      break;
+  }
+}
+
+int PrintResultJson(std::string_view command, const vmprep::SessionResult& r,
+                    const JsonActions& ran, int code, const std::string& error = "") {
+  using Json = nlohmann::ordered_json;
+  std::string errors = error;
+  for (const auto& e : r.errors) errors += (errors.empty() ? "" : "; ") + e.ToString();
+  // Each planned post-action with what became of it (matched by its command line).
+  Json actions = Json::array();
+  for (const auto& a : r.plan.edits.actions) {
+    std::string shown = vmprep::FormatArgv(a.argv), result = "not run";
+    for (const auto& x : ran.list) {
+      if (x["command"] == shown) result = x["result"];
+    }
+    actions.push_back(Json{{"argv", a.argv}, {"why", a.why}, {"result", result}});
+  }
+  if (r.plan.edits.actions.empty()) {
+    for (const auto& x : ran.list) {
+      actions.push_back(
+          Json{{"argv", Json::array({x["command"]})}, {"why", ""}, {"result", x["result"]}});
+    }
+  }
+  bool changed = r.outcome != vmprep::Outcome::kNothingToDo && !r.record.id.empty();
+  Json doc{{"schema", "vmprep.apply/1"},
+           {"command", command},
+           {"changed", changed},
+           {"transaction", r.record.id.empty() ? Json(nullptr) : Json(r.record.id)},
+           {"files", r.changed},
+           {"edits", Json::parse(EditsJson(r.plan).dump())},
+           {"warnings", r.plan.warnings},
+           {"actions", std::move(actions)},
+           {"refusals", Json::parse(RefusalsJson(r.plan).dump())},
+           {"error", errors.empty() ? Json(nullptr) : Json(errors)},
+           {"exit_code", code}};
+  std::printf("%s\n", doc.dump(2).c_str());
+  return code;
+}
+
 int RunHistory(const vmprep::Host& host, bool json) {
   auto list = vmprep::History(host);
   if (!list) return CannotRun(list.error().ToString());
@@ -205,7 +303,16 @@ int RunHistory(const vmprep::Host& host, bool json) {
   return kExitOk;
 }
 
-int RunUndo(const vmprep::Host& host, const std::string& id, bool regenerate) {
+int RunUndo(const vmprep::Host& host, const std::string& id, bool regenerate, bool json) {
+  if (json) {
+    JsonActions ran;
+    auto r = vmprep::Undo(host, id, {.regenerate = regenerate, .progress = [&](const auto& e) {
+                                       PrintProgressToStderr(e);
+                                       ran.Record(e);
+                                     }});
+    PrintErrors(r, "");
+    return PrintResultJson("undo", r, ran, ExitCode(r.outcome));
+  }
   auto r = vmprep::Undo(host, id, {.regenerate = regenerate, .progress = PrintProgress});
   if (r.outcome == vmprep::Outcome::kNothingToDo) {
     std::printf("Nothing to undo.\n");
@@ -219,7 +326,27 @@ int RunUndo(const vmprep::Host& host, const std::string& id, bool regenerate) {
   return ExitCode(r.outcome);
 }
 
-int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes, bool regenerate) {
+int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes, bool regenerate,
+             bool json) {
+  if (json) {
+    if (!yes) {
+      std::string message = "apply --json does not ask: pass --yes as well";
+      std::fprintf(stderr, "vmsetup: %s\n", message.c_str());
+      return PrintResultJson("apply", {}, {}, kExitCannotRun, message);
+    }
+    JsonActions ran;
+    auto r = vmprep::Apply(host, request,
+                           {.regenerate = regenerate,
+                            .confirm = [](const vmprep::SessionPlan&) { return true; },
+                            .progress =
+                                [&](const auto& e) {
+                                  PrintProgressToStderr(e);
+                                  ran.Record(e);
+                                }});
+    PrintRefusals(r.plan);
+    PrintErrors(r, "");
+    return PrintResultJson("apply", r, ran, ExitCode(r.outcome));
+  }
   if (!yes && ::isatty(STDIN_FILENO) != 1) {
     return CannotRun("no terminal to confirm on; pass --yes to apply from a script");
   }
@@ -293,7 +420,9 @@ int main(int argc, char** argv) {
                  "the plan prints what the host loses first (repeatable)");
   app.add_flag("-y,--yes", yes, "Apply without asking (required when there is no terminal)");
   app.add_flag("--no-regenerate", no_regenerate, "Do not run the post-actions; print them instead");
-  app.add_flag("--json", json, "plan, history: print JSON");
+  app.add_flag("--json", json,
+               "plan, history, apply, undo: print one JSON document (apply and undo: with "
+               "\"changed\", for Ansible and other configuration tools; apply needs --yes)");
   app.add_flag("-V,--version", version, "Print the version");
   auto* plan_cmd = app.add_subcommand(
       "plan", "Print the diff of every file and the post-actions; change nothing");
@@ -340,7 +469,7 @@ int main(int argc, char** argv) {
   if (!host) return BadArguments(fmt::format("cannot use root {}", host.error().ToString()));
 
   if (history_cmd->parsed()) return RunHistory(*host, json);
-  if (undo_cmd->parsed()) return RunUndo(*host, undo_id, !no_regenerate);
+  if (undo_cmd->parsed()) return RunUndo(*host, undo_id, !no_regenerate, json);
   if (plan_cmd->parsed()) return RunPlan(*host, *request, json);
-  return RunApply(*host, *request, yes, !no_regenerate);
+  return RunApply(*host, *request, yes, !no_regenerate, json);
 }
