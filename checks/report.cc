@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "system/facts.h"
 #include "system/pci_scan.h"
 #include "system/system_info.h"
@@ -142,7 +143,10 @@ std::string RenderText(const Report& report, const TextOptions& options) {
                        accepted ? ", accepted" : "");
     for (const auto& e : f.evidence) out += fmt::format("        seen: {}: {}\n", e.path, e.value);
     if (!f.hint.empty()) out += fmt::format("        fix:  {}\n", f.hint);
-    if (!f.fixer.empty()) out += fmt::format("        vmsetup can do this: fixer {}\n", f.fixer);
+    if (!f.fixer.empty()) {
+      out += fmt::format("        vmsetup can do this: vmsetup plan {}  (fixer {})\n",
+                         Join(f.vmsetup_args, " "), f.fixer);
+    }
     if (accepted) {
       out += fmt::format("        accepted: {} ({}); not counted in the exit status\n",
                          accepted->reason, accepted->source);
@@ -186,7 +190,9 @@ std::string RenderJson(const Report& report) {
                             {"summary", f.summary},
                             {"hint", f.hint},
                             {"evidence", std::move(evidence)},
-                            {"fixer", f.fixer.empty() ? Json(nullptr) : Json(f.fixer)}});
+                            {"fixer", f.fixer.empty() ? Json(nullptr) : Json(f.fixer)},
+                            {"vmsetup_args", f.vmsetup_args},
+                            {"pending", f.pending}});
     const Acceptance* a = report.AcceptanceOf(f);
     findings.back()["accepted"] =
         a ? Json{{"reason", a->reason}, {"source", a->source}} : Json(nullptr);
