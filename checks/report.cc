@@ -142,7 +142,8 @@ std::string RenderText(const Report& report, const TextOptions& options) {
     out += fmt::format("  {}  {}  ({}{})\n", paint(f.severity, label), f.summary, f.id,
                        accepted ? ", accepted" : "");
     for (const auto& e : f.evidence) out += fmt::format("        seen: {}: {}\n", e.path, e.value);
-    if (!f.hint.empty()) out += fmt::format("        fix:  {}\n", f.hint);
+    // Hints can be long; a report is read in a terminal.
+    if (!f.hint.empty()) out += Wrap(f.hint, 100, "        fix:  ", "              ");
     if (!f.fixer.empty()) {
       out += fmt::format("        vmsetup can do this: vmsetup plan {}  (fixer {})\n",
                          Join(f.vmsetup_args, " "), f.fixer);

@@ -222,14 +222,7 @@ int main(int argc, char** argv) {
   vmprep::Report report;
   context.facts = std::make_shared<vmprep::SystemFacts>(*host);
   report.host = vmprep::CollectHostInfo(*context.facts);
-  for (const auto& p : probes) {
-    if (!wanted.empty() && !wanted.contains(p->Name())) continue;
-    // --guest checks the VM from inside; the host checks do not apply there.
-    if (guest != (p->Name() == "guest")) continue;
-    report.checks.emplace_back(p->Name());
-    auto findings = p->Run(*host, context);
-    report.findings.insert(report.findings.end(), findings.begin(), findings.end());
-  }
+  report.findings = vmprep::RunProbes(*host, context, wanted, &report.checks);
   report.devices = vmprep::CollectDevices(*context.facts);
   vmprep::ApplyAcceptances(acceptances, &report);
 

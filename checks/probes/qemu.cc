@@ -101,16 +101,22 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       f.hint = fmt::format("If unprivileged users start VMs on a bridge: `chmod u+s {}`.", helper);
 
     const std::string conf = "/etc/qemu/bridge.conf";
+    // The bridges this machine has (/sys/class/net/NAME/bridge).
+    std::vector<std::string> bridges;
+    if (auto nets = host.List(Root::kRuntime, "/sys/class/net")) {
+      for (const auto& n : *nets)
+        if (host.Exists(Root::kRuntime, "/sys/class/net/" + n + "/bridge")) bridges.push_back(n);
+    }
     auto text = host.Read(Root::kConfig, conf, 1 << 16);
     if (!text) {
       Finding& c = AddFinding(out, "qemu", "bridge-conf", Severity::kNote,
                               "no /etc/qemu/bridge.conf: the bridge helper allows no bridge");
       c.evidence.push_back({conf, text.error().message});
-      c.hint =
-          "To let guests join bridge br0: `mkdir -p /etc/qemu && echo 'allow br0' > "
-          "/etc/qemu/bridge.conf`, "
-          "owned by root, mode 0644.";
-      c.fixer = std::string(kFixQemuBridge);
+      c.hint = fmt::format(
+          "To let guests join bridge {0}: `vmsetup plan --enable bridge={0}` "
+          "writes `allow {0}` to /etc/qemu/bridge.conf (root's, mode 0644).",
+          bridges.empty() ? "br0" : bridges.front());
+      if (!bridges.empty()) c.SetFix(kFixQemuBridge, {"--enable", "bridge=" + bridges.front()});
     } else {
       std::vector<std::string> allowed;
       int n = 0;
@@ -142,8 +148,16 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
             "Run `chown root:root /etc/qemu /etc/qemu/bridge.conf && chmod 755 /etc/qemu && chmod "
             "644 /etc/qemu/bridge.conf`.";
       else if (allowed.empty())
-        c.hint = "Add a line `allow br0` (your bridge's name) to /etc/qemu/bridge.conf.";
-      if (!unsafe) c.fixer = std::string(kFixQemuBridge);
+        c.hint = fmt::format("Add a line `allow {}` (your bridge's name) to /etc/qemu/bridge.conf.",
+                             bridges.empty() ? "br0" : bridges.front());
+      // vmsetup can add a bridge that exists here and is not allowed yet.
+      for (const auto& b : bridges) {
+        if (unsafe || std::find(allowed.begin(), allowed.end(), b) != allowed.end() ||
+            std::find(allowed.begin(), allowed.end(), "all") != allowed.end())
+          continue;
+        c.SetFix(kFixQemuBridge, {"--enable", "bridge=" + b});
+        break;
+      }
     }
   }
   // --- qemu.libvirt: only where libvirt is installed; vmprep does not need it.

@@ -138,6 +138,21 @@ TEST(KvmProbe, PermissionDeniedOnTheCapturedNodeForAUserOutsideItsGroup) {
   EXPECT_EQ(Verdicts(allowed)[0], "kvm.device:pass");
 }
 
+// The CPU, module and firmware verdicts belong to the machine: on the paravirtualised host
+// (no vmx/svm, KVM works) a user without access to /dev/kvm gets the device failure and
+// nothing else changes (kvm.cpu used to turn from NOTE into FAIL).
+TEST(KvmProbe, MachineVerdictsDoNotDependOnTheUser) {
+  Sysroot root("pvm-host");
+  ASSERT_TRUE(root.ok());
+  auto owner = RunKvm(root);
+  auto nobody = RunKvm(root, {65534, {65534}, "nobody"});
+  ASSERT_EQ(owner.size(), nobody.size());
+  EXPECT_EQ(Verdicts(owner)[0], "kvm.device:pass");
+  EXPECT_EQ(Verdicts(nobody)[0], "kvm.device:fail");
+  for (std::size_t i = 1; i < owner.size(); ++i) EXPECT_EQ(Verdicts(owner)[i], Verdicts(nobody)[i]);
+  EXPECT_EQ(FindById(nobody, "kvm.cpu")->severity, Severity::kNote);
+}
+
 // -cpu qemu64,-svm: the CPU has no virtualization; modprobe kvm_amd failed in the guest.
 TEST(KvmProbe, NoCpuSupportIsTheOneRootCauseFailure) {
   Sysroot root("kvm-nocpu");
