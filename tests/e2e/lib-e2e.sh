@@ -10,7 +10,9 @@ fail() {
 # e2e_boot_and_check WORK KERNEL INITRD CASE LABEL
 # Boots KERNEL with INITRD on q35 + intel-iommu with two e1000e (0000:01:00.0 and
 # 0000:02:00.0 on their own root ports). CASE positive: the config named 01:00.0 with its real
-# id; negative: with a different id; iommu-off: real id but booted with intel_iommu=off. Exits non-zero with FAIL: on any mismatch.
+# id; negative: with a different id; iommu-off: real id but booted with intel_iommu=off.
+# Reads the verdict (guest-verdict.sh) from ttyS1, never from the console. Exits non-zero
+# with FAIL: on any mismatch.
 e2e_boot_and_check() {
   work=$1 kernel=$2 initrd=$3 case_=$4 label=$5
   t1=$(date +%s)
@@ -28,18 +30,29 @@ e2e_boot_and_check() {
     -device e1000e,bus=rp2,addr=0x0 || rc=$?
   t2=$(date +%s)
   echo "booted in $((t2 - t1))s (qemu status $rc)"
-  log=$work/console-$case_.txt
-  tr -d '\r' <"$out/console.log" >"$log"
+  # The guest sends its verdict on ttyS1, where the kernel never writes; console.log is
+  # only for people (a kernel line can land in the middle of a marker there).
+  tr -d '\r' <"$out/serial1.out" >"$work/serial1-$case_.txt"
+  tr -d '\r' <"$out/console.log" >"$work/console-$case_.txt"
+  # The verdict block: device lines, then the kernel log (dmesg), complete only when the
+  # end marker arrived.
+  verdict=$work/verdict-$case_.txt
+  log=$work/kernel-$case_.txt
+  sed -n '/^VMPREP-E2E begin$/,/^VMPREP-E2E done$/p' "$work/serial1-$case_.txt" >"$verdict"
+  sed -n '/^VMPREP-E2E kernel log$/,/^VMPREP-E2E done$/p' "$verdict" | sed '1d;$d' >"$log"
   echo "--- guest lines of interest"
-  grep -E 'vmprep-vfio:|VMPREP-E2E|DMAR: IOMMU enabled|Kernel panic' "$log" || true
+  grep -E '^VMPREP-E2E' "$verdict" || true
+  grep -E 'vmprep-vfio:|DMAR: IOMMU enabled|Kernel panic' "$log" || true
   echo "---"
-  [ "$rc" = 0 ] || { tail -n 40 "$log" >&2; fail "qemu did not power off cleanly (status $rc)"; }
-  grep -q 'VMPREP-E2E done' "$log" || { tail -n 40 "$log" >&2; fail "guest never printed its verdict"; }
+  [ "$rc" = 0 ] || { tail -n 40 "$work/console-$case_.txt" >&2; fail "qemu did not power off cleanly (status $rc)"; }
+  grep -q '^VMPREP-E2E done$' "$verdict" ||
+    { tail -n 40 "$work/console-$case_.txt" >&2; fail "guest never sent its complete verdict on ttyS1"; }
+  grep -q '^VMPREP-E2E kernel log$' "$verdict" || fail "the verdict holds no kernel log"
   if [ "$case_" != iommu-off ]; then
     grep -q 'DMAR: IOMMU enabled' "$log" || fail "guest IOMMU not enabled"
   fi
-  d1=$(sed -n 's/.*VMPREP-E2E device 0000:01:00.0 driver=\(.*\)$/\1/p' "$log")
-  d2=$(sed -n 's/.*VMPREP-E2E device 0000:02:00.0 driver=\(.*\)$/\1/p' "$log")
+  d1=$(sed -n 's/^VMPREP-E2E device 0000:01:00.0 driver=\(.*\)$/\1/p' "$verdict")
+  d2=$(sed -n 's/^VMPREP-E2E device 0000:02:00.0 driver=\(.*\)$/\1/p' "$verdict")
   case $case_ in
     positive)
       [ "$d1" = vfio-pci ] || fail "0000:01:00.0 is on '$d1', want vfio-pci"

@@ -15,7 +15,10 @@
 #   k=$(vmq_kernel_dir)
 #   VMQ_CPU=max vmq_run /tmp/run 120 "$k/vmlinuz" /tmp/initrd.img "console=ttyS0 panic=-1" \
 #     -device e1000e || echo "boot failed or timed out ($?)"
-#   grep -q 'some marker' /tmp/run/console.log
+#   vmq_serial_extract /tmp/run/serial1.out result /tmp/result   # sent with vmq_send
+#
+# Read results from ttyS1 (serial1.out), never from console.log: the kernel writes its log to
+# the console whenever it likes, and one of its lines can land in the middle of a marker.
 #
 # All functions return non-zero on failure and print the reason on stderr; none calls exit.
 # POSIX sh has no "local": internal variables are prefixed _vmq_.
