@@ -67,6 +67,12 @@ FileInfo ToInfo(const struct stat& st) {
     case S_IFBLK:
       info.type = FileType::kBlockDevice;
       break;
+    case S_IFIFO:
+      info.type = FileType::kFifo;
+      break;
+    case S_IFSOCK:
+      info.type = FileType::kSocket;
+      break;
     default:
       info.type = FileType::kOther;
       break;
@@ -99,7 +105,62 @@ std::expected<std::string, Error> ReadAll(int fd, std::string_view path, std::si
   return out;
 }
 
+Error NotRegular(std::string_view path, FileType type) {
+  return Error{std::string(path), 0,
+               fmt::format("is a {}, expected a regular file; vmprep reads and edits only "
+                           "regular files",
+                           FileTypeName(type)),
+               type == FileType::kDirectory ? EISDIR : EINVAL};
+}
+
+constexpr std::string_view kTempInfix = ".vmprep-";
+
+// fsync of the directory `dir` (an O_PATH descriptor) so that a new, renamed or removed entry
+// in it survives a crash. `path` names the entry changed, for the error.
+std::expected<void, Error> SyncDir(int dir, std::string_view path, int injected) {
+  if (injected != 0) return std::unexpected(SysError(path, "cannot sync directory", injected));
+  // The directory fd is O_PATH; open it for reading to fsync it.
+  int dfd = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return std::unexpected(SysError(path, "cannot open directory to sync", errno));
+  Fd d(dfd);
+  if (::fsync(d.get()) != 0) return std::unexpected(SysError(path, "cannot sync directory", errno));
+  return {};
+}
+
 }  // namespace
+
+std::string_view FileTypeName(FileType type) {
+  switch (type) {
+    case FileType::kRegular:
+      return "regular file";
+    case FileType::kDirectory:
+      return "directory";
+    case FileType::kSymlink:
+      return "symbolic link";
+    case FileType::kCharDevice:
+      return "character device";
+    case FileType::kBlockDevice:
+      return "block device";
+    case FileType::kFifo:
+      return "FIFO (named pipe)";
+    case FileType::kSocket:
+      return "socket";
+    case FileType::kOther:
+      break;
+  }
+  return "file of unknown type";
+}
+
+bool IsTempFileOf(std::string_view entry, std::string_view name) {
+  // ".NAME.vmprep-XXXXXXXX", as WriteAtomic names them.
+  const std::size_t prefix = 1 + name.size() + kTempInfix.size();
+  if (entry.size() != prefix + 8 || entry.front() != '.' || entry.substr(1, name.size()) != name ||
+      entry.substr(1 + name.size(), kTempInfix.size()) != kTempInfix) {
+    return false;
+  }
+  return std::all_of(entry.begin() + static_cast<std::ptrdiff_t>(prefix), entry.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 Fd& Fd::operator=(Fd&& other) noexcept {
   if (this != &other) {
@@ -185,17 +246,25 @@ std::expected<Fd, Error> Host::OpenParent(Root root, std::string_view path,
 
 std::expected<std::string, Error> Host::Read(Root root, std::string_view path,
                                              std::size_t max_bytes) const {
+  if (int err = Fault("read", path)) return std::unexpected(SysError(path, "cannot read", err));
+  // Look before opening for reading: opening a device can have side effects, a socket
+  // cannot be opened, and a FIFO reads as empty (or blocks).
+  auto node = OpenIn(root, path, O_PATH);
+  if (!node) return std::unexpected(node.error());
+  struct stat st {};
+  if (::fstat(node->get(), &st) != 0) return std::unexpected(SysError(path, "cannot stat", errno));
+  if (!S_ISREG(st.st_mode)) return std::unexpected(NotRegular(path, ToInfo(st).type));
   auto fd = OpenIn(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (!fd) return std::unexpected(fd.error());
-  struct stat st {};
-  if (::fstat(fd->get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return std::unexpected(Error{std::string(path), 0, "is a directory, expected a file", EISDIR});
-  }
+  // Replaced in between? Read only what is still a regular file.
+  if (::fstat(fd->get(), &st) != 0) return std::unexpected(SysError(path, "cannot stat", errno));
+  if (!S_ISREG(st.st_mode)) return std::unexpected(NotRegular(path, ToInfo(st).type));
   return ReadAll(fd->get(), path, max_bytes);
 }
 
 std::expected<std::string, Error> Host::ReadRecords(Root root, std::string_view path,
                                                     std::size_t max_bytes) const {
+  if (int err = Fault("read", path)) return std::unexpected(SysError(path, "cannot read", err));
   auto fd = OpenIn(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (!fd) return std::unexpected(fd.error());
   struct stat st {};
@@ -218,6 +287,7 @@ std::expected<std::string, Error> Host::ReadRecords(Root root, std::string_view 
 }
 
 std::expected<std::vector<std::string>, Error> Host::List(Root root, std::string_view path) const {
+  if (int err = Fault("list", path)) return std::unexpected(SysError(path, "cannot list", err));
   auto fd = OpenIn(root, path, O_RDONLY | O_DIRECTORY);
   if (!fd) return std::unexpected(fd.error());
   DIR* dir = ::fdopendir(fd->get());
@@ -237,6 +307,8 @@ std::expected<std::vector<std::string>, Error> Host::List(Root root, std::string
 }
 
 std::expected<std::string, Error> Host::ReadLink(Root root, std::string_view path) const {
+  if (int err = Fault("readlink", path))
+    return std::unexpected(SysError(path, "cannot read link", err));
   std::string name;
   auto dir = OpenParent(root, path, &name);
   if (!dir) return std::unexpected(dir.error());
@@ -284,6 +356,7 @@ std::expected<std::string, Error> Host::Resolve(Root root, std::string_view path
 }
 
 std::expected<FileInfo, Error> Host::Stat(Root root, std::string_view path) const {
+  if (int err = Fault("stat", path)) return std::unexpected(SysError(path, "cannot stat", err));
   auto fd = OpenIn(root, path, O_PATH);
   if (!fd) return std::unexpected(fd.error());
   struct stat st {};
@@ -293,6 +366,7 @@ std::expected<FileInfo, Error> Host::Stat(Root root, std::string_view path) cons
 
 std::expected<FileInfo, Error> Host::LStat(Root root, std::string_view path) const {
   if (Relative(path) == ".") return Stat(root, path);
+  if (int err = Fault("stat", path)) return std::unexpected(SysError(path, "cannot stat", err));
   std::string name;
   auto dir = OpenParent(root, path, &name);
   if (!dir) return std::unexpected(dir.error());
@@ -306,6 +380,7 @@ std::expected<FileInfo, Error> Host::LStat(Root root, std::string_view path) con
 bool Host::Exists(Root root, std::string_view path) const { return LStat(root, path).has_value(); }
 
 std::expected<Fd, Error> Host::OpenFile(Root root, std::string_view path, int flags) const {
+  if (int err = Fault("open", path)) return std::unexpected(SysError(path, "cannot open", err));
   return OpenIn(root, path, flags);
 }
 
@@ -326,9 +401,11 @@ std::expected<void, Error> Host::MakeDirs(Root root, std::string_view path, mode
     if (!dir) return std::unexpected(dir.error());
     if (int err = Fault("mkdir", sofar))
       return std::unexpected(SysError(sofar, "cannot create directory", err));
-    if (::mkdirat(dir->get(), name.c_str(), mode) != 0 && errno != EEXIST) {
+    if (::mkdirat(dir->get(), name.c_str(), mode) != 0) {
+      if (errno == EEXIST) continue;  // made meanwhile; Stat above saw nothing
       return std::unexpected(SysError(sofar, "cannot create directory", errno));
     }
+    if (auto synced = SyncDir(dir->get(), sofar, Fault("fsync-dir", sofar)); !synced) return synced;
   }
   return {};
 }
@@ -351,7 +428,7 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   std::string tmp;
   int fd = -1;
   for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
-    tmp = fmt::format(".{}.vmprep-{:08x}", name, rd());
+    tmp = fmt::format(".{}{}{:08x}", name, kTempInfix, rd());
     fd = ::openat(dir->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                   0600);
     if (fd < 0 && errno != EEXIST)
@@ -382,6 +459,10 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   if ((options.uid || options.gid) && ::fchown(file.get(), uid, gid) != 0)
     return fail("cannot set owner");
   if (::fchmod(file.get(), options.mode) != 0) return fail("cannot set mode");
+  if (int err = Fault("fsync", target)) {
+    errno = err;
+    return fail("cannot sync");
+  }
   if (::fsync(file.get()) != 0) return fail("cannot sync");
   if (int err = Fault("rename", target)) {
     errno = err;
@@ -389,14 +470,7 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   }
   if (::renameat(dir->get(), tmp.c_str(), dir->get(), name.c_str()) != 0)
     return fail("cannot rename into place");
-  // The directory fd is O_PATH; open it for reading to fsync the new entry.
-  int dfd = ::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    Fd d(dfd);
-    if (::fsync(d.get()) != 0)
-      return std::unexpected(SysError(target, "cannot sync directory", errno));
-  }
-  return {};
+  return SyncDir(dir->get(), target, Fault("fsync-dir", target));
 }
 
 std::expected<void, Error> Host::Remove(Root root, std::string_view path) const {
@@ -409,7 +483,7 @@ std::expected<void, Error> Host::Remove(Root root, std::string_view path) const 
       (errno != EISDIR || ::unlinkat(dir->get(), name.c_str(), AT_REMOVEDIR) != 0)) {
     return std::unexpected(SysError(path, "cannot remove", errno));
   }
-  return {};
+  return SyncDir(dir->get(), path, Fault("fsync-dir", path));
 }
 
 }  // namespace vmprep

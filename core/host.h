@@ -28,7 +28,24 @@ namespace vmprep {
 
 enum class Root { kRuntime, kConfig };
 
-enum class FileType { kRegular, kDirectory, kSymlink, kCharDevice, kBlockDevice, kOther };
+enum class FileType {
+  kRegular,
+  kDirectory,
+  kSymlink,
+  kCharDevice,
+  kBlockDevice,
+  kFifo,
+  kSocket,
+  kOther
+};
+
+// "regular file", "directory", "FIFO (named pipe)", ...: for messages.
+std::string_view FileTypeName(FileType type);
+
+// True when `entry` (a name in a directory) is a temporary file Host::WriteAtomic makes while
+// writing the file called `name` in that directory and removes once done: one left behind
+// means a writer was killed.
+bool IsTempFileOf(std::string_view entry, std::string_view name);
 
 struct FileInfo {
   FileType type = FileType::kOther;
@@ -88,7 +105,9 @@ class Host {
   bool live_runtime() const { return live_runtime_; }
   const std::string& root_path(Root root) const;
 
-  // Reads a whole file (at most `max_bytes`; larger files are an error, not truncated).
+  // Reads a whole regular file (at most `max_bytes`; larger files are an error, not
+  // truncated). A FIFO, socket or device node is refused, naming its type, without being
+  // opened for reading.
   std::expected<std::string, Error> Read(Root root, std::string_view path,
                                          std::size_t max_bytes = 16u << 20) const;
   // Reads a record-oriented character device such as /dev/kmsg without blocking: every
@@ -112,16 +131,23 @@ class Host {
   // that need an ioctl, such as /dev/kvm on a live runtime root.
   std::expected<Fd, Error> OpenFile(Root root, std::string_view path, int flags) const;
 
-  // Writes a file atomically: temp file in the same directory, fsync, rename, fsync of the
-  // directory. Parent directories must exist (see MakeDirs).
+  // Writes a file atomically: temp file in the same directory (".NAME.vmprep-XXXXXXXX", see
+  // IsTempFileOf), fsync, rename, fsync of the directory. Parent directories must exist (see
+  // MakeDirs). An error from the last step (errno in the error, message "cannot sync
+  // directory") comes after the rename: the new bytes are in place but may not be durable.
   std::expected<void, Error> WriteAtomic(Root root, std::string_view path, std::string_view bytes,
                                          const WriteOptions& options) const;
+  // Creates the missing directories of `path`, syncing each parent after a mkdir.
   std::expected<void, Error> MakeDirs(Root root, std::string_view path, mode_t mode = 0755) const;
+  // Removes a file or an empty directory, then syncs its directory.
   std::expected<void, Error> Remove(Root root, std::string_view path) const;
 
-  // Fault injection for tests of rollback: called before every step of a write
-  // (operation "write", "rename", "mkdir", "remove" and the path); a non-zero return is
-  // the errno that step fails with, as if the system call had failed.
+  // Fault injection for tests: called before every step with the operation and the path as
+  // the caller named it; a non-zero return is the errno that step fails with, as if the
+  // system call had failed. Operations: "read" (Read, ReadRecords), "list", "stat" (Stat,
+  // LStat, so also Exists), "readlink", "open" (OpenFile); for writes "write", "fsync" (the
+  // temp file), "rename", "fsync-dir" (after a rename, mkdir or remove: the change is made,
+  // only not yet durable), "mkdir", "remove".
   using FaultHook = std::function<int(std::string_view operation, std::string_view path)>;
   void SetFaultHookForTesting(FaultHook hook) { fault_hook_ = std::move(hook); }
 
