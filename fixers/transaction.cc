@@ -316,6 +316,90 @@ std::vector<std::string> RemoveCreatedDirs(const Host& host, const std::vector<s
   return left;
 }
 
+// The sha256 a file had before the transaction, nullopt when it did not exist.
+std::optional<std::string> ShaBefore(const FileEntry& f) {
+  return f.existed ? std::optional<std::string>(f.sha_before) : std::nullopt;
+}
+
+// The sha256 of a file now, nullopt when it does not exist.
+std::expected<std::optional<std::string>, Error> ShaNow(const Host& host, const std::string& path) {
+  auto cur = ReadCurrent(host, path);
+  if (!cur) return std::unexpected(cur.error());
+  if (!cur->exists) return std::optional<std::string>();
+  return std::optional<std::string>(Sha256Hex(cur->bytes));
+}
+
+std::string ShaText(const std::optional<std::string>& sha) { return sha.value_or("absent"); }
+
+// Puts the files of `m` back as they were before it, newest first, and proves it: a file that
+// reads as the transaction left it (sha256 after) is restored from its backup (checked against
+// its sha256 first), a file already as before is left alone, and any other is not touched.
+// Then every file is read back and its sha256 compared with the one before. Returns one Error
+// per file that is not as before, naming it and saying why; empty when all are.
+std::vector<Error> RestoreFiles(const Host& host, const Manifest& m) {
+  const std::string dir = TransactionDir(m.id);
+  std::vector<std::optional<Error>> why(m.files.size());
+  for (std::size_t i = m.files.size(); i-- > 0;) {
+    const FileEntry& f = m.files[i];
+    auto now = ShaNow(host, f.path);
+    if (!now) {
+      why[i] = now.error();
+      continue;
+    }
+    if (*now == ShaBefore(f)) continue;
+    if (*now != f.sha_after) {
+      why[i] = MakeError(
+          f.path, fmt::format("is neither as before transaction {} (sha256 {}) nor "
+                              "as it wrote it ({}) but sha256 {}; left as it is",
+                              m.id, ShaText(ShaBefore(f)), ShaText(f.sha_after), ShaText(*now)));
+      continue;
+    }
+    std::string original;
+    if (f.existed) {
+      auto bytes = host.Read(Root::kConfig, dir + "/" + f.backup);
+      if (!bytes) {
+        why[i] = MakeError(f.path,
+                           fmt::format("its backup cannot be read: {}", bytes.error().ToString()));
+        continue;
+      }
+      if (Sha256Hex(*bytes) != f.sha_before) {
+        why[i] = MakeError(f.path, fmt::format("its backup {} does not match the sha256 recorded "
+                                               "for it",
+                                               dir + "/" + f.backup));
+        continue;
+      }
+      original = std::move(*bytes);
+    }
+    // Judged by reading it back below: a restore whose directory sync failed is in place.
+    if (auto restored = RestoreOne(host, f, original); !restored) why[i] = restored.error();
+  }
+  RemoveCreatedDirs(host, m.created_dirs);
+  std::vector<Error> stuck;
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    const FileEntry& f = m.files[i];
+    auto now = ShaNow(host, f.path);
+    if (now && *now == ShaBefore(f)) continue;
+    if (why[i] && why[i]->path == f.path) {
+      stuck.push_back(*why[i]);
+    } else if (why[i]) {
+      stuck.push_back(MakeError(f.path, why[i]->ToString(), why[i]->errno_value));
+    } else if (!now) {
+      stuck.push_back(now.error());
+    } else {
+      stuck.push_back(MakeError(f.path, fmt::format("reads back as sha256 {}, expected {}",
+                                                    ShaText(*now), ShaText(ShaBefore(f)))));
+    }
+  }
+  return stuck;
+}
+
+// "a (why), b (why)" for a message.
+std::string DescribeStuck(const std::vector<Error>& stuck) {
+  std::vector<std::string> parts;
+  for (const auto& e : stuck) parts.push_back(fmt::format("{} ({})", e.path, e.message));
+  return Join(parts, ", ");
+}
+
 std::expected<std::vector<Manifest>, Error> LoadAll(const Host& host) {
   std::vector<Manifest> out;
   if (!host.Exists(Root::kConfig, kTransactionsDir)) return out;
@@ -477,6 +561,8 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
   // "nothing was touched".
   const std::string dir = TransactionDir(m.id);
   auto discard_record = [&] {
+    // A manifest whose directory sync failed is in place: it goes first.
+    (void)host.Remove(Root::kConfig, dir + "/manifest.json");
     for (const auto& f : m.files) {
       if (!f.backup.empty()) (void)host.Remove(Root::kConfig, dir + "/" + f.backup);
     }
@@ -501,12 +587,11 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
     return std::unexpected(wrote.error());
   }
 
-  // 3. The files, in plan order; on failure put back what was done, newest first.
-  std::size_t done = 0;
+  // 3. The files, in plan order; on failure put everything back, newest first.
   std::optional<Error> failure;
-  for (; done < edits.size(); ++done) {
-    const FileEdit* e = edits[done];
-    const FileEntry& f = m.files[done];
+  for (std::size_t i = 0; i < edits.size() && !failure; ++i) {
+    const FileEdit* e = edits[i];
+    const FileEntry& f = m.files[i];
     std::expected<void, Error> step;
     if (!e->after) {
       step = host.Remove(Root::kConfig, e->path);
@@ -514,17 +599,11 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
       if (!f.existed) step = host.MakeDirs(Root::kConfig, Parent(e->path), 0755);
       if (step) step = host.WriteAtomic(Root::kConfig, e->path, *e->after, OptionsFor(f));
     }
-    if (!step) {
-      failure = step.error();
-      break;
-    }
+    if (!step) failure = step.error();
   }
   if (!failure) {
     m.state = kStateApplied;
-    if (auto wrote = WriteManifest(host, m); !wrote) {
-      failure = wrote.error();
-      done = edits.size();
-    }
+    if (auto wrote = WriteManifest(host, m); !wrote) failure = wrote.error();
   }
   if (!failure) {
     ApplyResult result;
@@ -533,27 +612,23 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
     return result;
   }
 
-  // Rollback. A file that failed mid-step is still the original (WriteAtomic replaces by
-  // rename, Remove is one unlink), so only the completed steps are undone.
-  std::vector<std::string> stuck;
-  for (std::size_t i = done; i-- > 0;) {
-    if (auto r = RestoreOne(host, m.files[i], originals[i]); !r) stuck.push_back(m.files[i].path);
-  }
-  for (const auto& d : RemoveCreatedDirs(host, m.created_dirs)) {
-    // An empty directory left behind is harmless; only note it if it cannot be removed.
-    (void)d;
-  }
+  // Rollback. A failed step may have happened anyway (a rename whose directory sync failed,
+  // the manifest written but not synced), so every file is judged by what it holds now.
+  m.state = kStateApplying;
+  std::vector<Error> stuck = RestoreFiles(host, m);
   Error err = *failure;
   if (stuck.empty()) {
     m.state = kStateRolledBack;
+    // If this fails the record says "applying" with every file as before: the next run
+    // marks it rolled back.
     (void)WriteManifest(host, m);
-    err.message += "; every file already written was restored";
+    err.message += "; rolled back: every file was restored and read back as before";
   } else {
-    // The manifest stays "applying": `vmsetup undo` can finish the restore.
-    std::string names = Join(stuck, ", ");
     err.message += fmt::format(
-        "; ROLLBACK INCOMPLETE: could not restore {}; run `vmsetup undo {}` (originals are in {})",
-        names, m.id, dir + "/files");
+        "; ROLLBACK INCOMPLETE: could not restore {}; the other files were restored and read "
+        "back as before. Transaction {} stays 'applying': run `vmsetup undo {}` to finish the "
+        "restore (originals are in {})",
+        DescribeStuck(stuck), m.id, m.id, dir + "/files");
   }
   return std::unexpected(err);
 }

@@ -408,6 +408,71 @@ TEST(Transaction, AFailedRollbackIsReportedAndUndoFinishesIt) {
   EXPECT_EQ(Differences(after, before), "");
 }
 
+// The directory sync after a rename fails: the file already holds its new bytes. Rollback
+// must see that (it reads every file back) and restore it, not assume the failed step left
+// the original in place.
+TEST(Transaction, ADirectorySyncFailureAfterTheRenameIsRolledBack) {
+  TempRoot t;
+  Scenario sc;
+  sc.Build(t);
+  auto before = Snapshot(t.dir());
+  Host host = t.host();
+  host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
+    return op == "fsync-dir" && path == "/etc/default/grub" ? EIO : 0;
+  });
+  auto r = ApplyEditSet(host, sc.Plan());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().errno_value, EIO);
+  EXPECT_THAT(r.error().message, HasSubstr("cannot sync directory"));
+  EXPECT_THAT(r.error().message, HasSubstr("read back as before"));
+  EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr("ROLLBACK INCOMPLETE")));
+  auto after = Snapshot(t.dir());
+  if (!HostRemovesEmptyDirectories()) after.erase("/etc/qemu");
+  EXPECT_EQ(Differences(after, before), "");
+  EXPECT_EQ(Slurp(t / "/etc/default/grub"), sc.grub);
+  auto list = ListTransactions(host);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].state, "rolled-back");
+}
+
+// Rollback that cannot restore a file says exactly which (and why), does not claim the rest
+// of the sentence, and leaves the record where undo (or the next run) finishes it.
+TEST(Transaction, ARollbackThatCannotRestoreAFileNamesItAndStaysRecoverable) {
+  TempRoot t;
+  Scenario sc;
+  sc.Build(t);
+  auto before = Snapshot(t.dir());
+  Host host = t.host();
+  int grub_writes = 0;
+  host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
+    // The new vfio conf is written but its directory sync fails; restoring grub fails too.
+    if (op == "fsync-dir" && path == "/etc/modprobe.d/vmprep-vfio.conf") return EIO;
+    if (op == "write" && path == "/etc/default/grub" && ++grub_writes >= 2) return EROFS;
+    return 0;
+  });
+  auto r = ApplyEditSet(host, sc.Plan());
+  ASSERT_FALSE(r.has_value());
+  const std::string& msg = r.error().message;
+  EXPECT_THAT(msg, HasSubstr("ROLLBACK INCOMPLETE: could not restore /etc/default/grub"));
+  EXPECT_THAT(msg, HasSubstr("Read-only file system"));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("could not restore /etc/modprobe.d")));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("every file")));
+  // The conf whose sync failed was taken away again; grub is the one left as applied.
+  EXPECT_FALSE(fs::exists(t / "/etc/modprobe.d/vmprep-vfio.conf"));
+  EXPECT_EQ(Slurp(t / "/etc/default/grub"), sc.NewGrub());
+  auto list = ListTransactions(host);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].state, "applying");
+  EXPECT_FALSE((*list)[0].undone);
+  EXPECT_THAT(msg, HasSubstr("vmsetup undo " + (*list)[0].id));
+  host.SetFaultHookForTesting(nullptr);
+  auto undone = UndoTransaction(host, "");
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  auto after = Snapshot(t.dir());
+  if (!HostRemovesEmptyDirectories()) after.erase("/etc/qemu");
+  EXPECT_EQ(Differences(after, before), "");
+}
+
 // Fails the Nth write/rename/mkdir/remove of a four-file apply, for every N until the apply
 // runs out of steps, and checks each failed apply left every file as it was.
 TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
@@ -423,7 +488,7 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
     int seen = 0;
     std::string failed_step;
     host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
-      if (op != "write" && op != "rename" && op != "mkdir" && op != "remove") return 0;
+      if (op == "read" || op == "list" || op == "stat" || op == "readlink") return 0;
       if (++seen != n) return 0;
       failed_step = std::string(op) + " " + std::string(path);
       failed_kinds.insert(std::string(op));
@@ -462,7 +527,8 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
     ASSERT_LT(n, 200) << "the apply never ran out of steps";
   }
   EXPECT_GE(failures, 10);
-  EXPECT_THAT(failed_kinds, ::testing::IsSupersetOf({"write", "rename", "mkdir", "remove"}));
+  EXPECT_THAT(failed_kinds, ::testing::IsSupersetOf(
+                                {"write", "fsync", "rename", "fsync-dir", "mkdir", "remove"}));
 }
 
 }  // namespace
