@@ -416,7 +416,9 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   // Write through a symlink to its target (inside the root), as editors do, so that a
   // /etc/sysconfig/grub -> ../default/grub link stays a link.
   std::string target(path);
-  if (auto lst = LStat(root, path); lst && lst->type == FileType::kSymlink) {
+  auto lst = LStat(root, path);
+  if (!lst && lst.error().errno_value != ENOENT) return std::unexpected(lst.error());
+  if (lst && lst->type == FileType::kSymlink) {
     auto resolved = Resolve(root, path);
     if (!resolved) return std::unexpected(resolved.error());
     target = *resolved;

@@ -264,6 +264,7 @@ TransactionRecord ToRecord(const Manifest& m) {
 
 struct Current {
   bool exists = false;
+  bool is_link = false;  // the path itself is a symbolic link (to a regular file)
   std::string bytes;
   FileInfo info;  // of the file itself (through a symlink)
 };
@@ -287,6 +288,7 @@ std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& p
   auto bytes = host.Read(Root::kConfig, path);
   if (!bytes) return std::unexpected(bytes.error());
   cur.exists = true;
+  cur.is_link = lst->type == FileType::kSymlink;
   cur.bytes = std::move(*bytes);
   cur.info = *info;
   return cur;
@@ -305,15 +307,21 @@ std::expected<void, Error> RestoreOne(const Host& host, const FileEntry& e,
   return r;
 }
 
+// Whether `path` exists, telling "absent" from "cannot tell" (Host::Exists says false to
+// both, and a directory thought absent would be recorded as created, then removed by undo).
+std::expected<bool, Error> Present(const Host& host, std::string_view path) {
+  auto st = host.LStat(Root::kConfig, path);
+  if (st) return true;
+  if (st.error().errno_value == ENOENT) return false;
+  return std::unexpected(st.error());
+}
+
 // Removes the parents an apply created, innermost first; a directory that is not empty
 // (someone put a file there) stays.
-std::vector<std::string> RemoveCreatedDirs(const Host& host, const std::vector<std::string>& dirs) {
-  std::vector<std::string> left;
+void RemoveCreatedDirs(const Host& host, const std::vector<std::string>& dirs) {
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
-    if (!host.Exists(Root::kConfig, *it)) continue;
-    if (!host.Remove(Root::kConfig, *it)) left.push_back(*it);
+    if (Present(host, *it) != false) (void)host.Remove(Root::kConfig, *it);
   }
-  return left;
 }
 
 // The sha256 a file had before the transaction, nullopt when it did not exist.
@@ -503,7 +511,7 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
   // 1. Everything is as planned (nothing written yet).
   Manifest m;
   std::tie(m.id, m.created) = NewIdAndTime();
-  for (int tries = 0; tries < 16 && host.Exists(Root::kConfig, TransactionDir(m.id)); ++tries) {
+  for (int tries = 0; tries < 16 && Present(host, TransactionDir(m.id)) != false; ++tries) {
     std::tie(m.id, m.created) = NewIdAndTime();
   }
   m.state = kStateApplying;
@@ -521,8 +529,7 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
     if (e->before && cur->bytes != *e->before) {
       return std::unexpected(MakeError(e->path, "was changed after the plan was made; plan again"));
     }
-    if (auto lst = host.LStat(Root::kConfig, e->path);
-        !e->after && lst && lst->type == FileType::kSymlink) {
+    if (!e->after && cur->is_link) {
       return std::unexpected(
           MakeError(e->path, "is a symbolic link; vmsetup does not remove links"));
     }
@@ -543,7 +550,9 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
       // Parents to create, outermost first; remembered so rollback and undo remove them.
       std::vector<std::string> missing;
       for (std::string dir = Parent(e->path); dir != "/"; dir = Parent(dir)) {
-        if (host.Exists(Root::kConfig, dir)) break;
+        auto present = Present(host, dir);
+        if (!present) return std::unexpected(present.error());
+        if (*present) break;
         missing.insert(missing.begin(), dir);
       }
       for (auto& d : missing) {

@@ -473,12 +473,31 @@ TEST(Transaction, ARollbackThatCannotRestoreAFileNamesItAndStaysRecoverable) {
   EXPECT_EQ(Differences(after, before), "");
 }
 
-// Fails the Nth write/rename/mkdir/remove of a four-file apply, for every N until the apply
-// runs out of steps, and checks each failed apply left every file as it was.
+// Fails the Nth step of a four-file apply (every read, stat, list, write, sync, rename, mkdir
+// and remove the Host is asked for), for every N until the apply runs out of steps. Each apply
+// must end all or nothing: failed with every file as it was and no record to undo, or (a read
+// whose failure it could work around) succeeded with every file written.
 TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
   Scenario sc;
   const bool dirs_removable = HostRemovesEmptyDirectories();
-  std::set<std::string> failed_kinds;
+  std::map<std::string, std::string> applied;
+  nlohmann::json record;  // the manifest without its id and time
+  auto manifest_of = [](const TempRoot& t, const std::string& id) {
+    auto m =
+        nlohmann::json::parse(Slurp(t / ("/var/lib/vmprep/transactions/" + id + "/manifest.json")));
+    m.erase("id");
+    m.erase("created");
+    return m;
+  };
+  {
+    TempRoot t;
+    sc.Build(t);
+    auto r = ApplyEditSet(t.host(), sc.Plan());
+    ASSERT_TRUE(r.has_value());
+    applied = Snapshot(t.dir());
+    record = manifest_of(t, r->record.id);
+  }
+  std::set<std::string> failed_kinds, tolerated;
   int failures = 0;
   for (int n = 1;; ++n) {
     TempRoot t;
@@ -486,12 +505,11 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
     auto before = Snapshot(t.dir());
     Host host = t.host();
     int seen = 0;
-    std::string failed_step;
+    std::string failed_step, failed_op;
     host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
-      if (op == "read" || op == "list" || op == "stat" || op == "readlink") return 0;
       if (++seen != n) return 0;
-      failed_step = std::string(op) + " " + std::string(path);
-      failed_kinds.insert(std::string(op));
+      failed_op = std::string(op);
+      failed_step = failed_op + " " + std::string(path);
       return EIO;
     });
     auto r = ApplyEditSet(host, sc.Plan());
@@ -501,10 +519,21 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
       EXPECT_EQ(Slurp(t / "/etc/default/grub"), sc.NewGrub());
       break;
     }
+    ASSERT_LT(n, 2000) << "the apply never ran out of steps";
+    if (r.has_value()) {
+      // Only a failed look may be worked around (MakeDirs stats before mkdir); a failed
+      // change never is. Then the apply must be complete.
+      EXPECT_THAT(failed_op, ::testing::AnyOf("stat", "read", "list", "readlink")) << failed_step;
+      tolerated.insert(failed_step);
+      EXPECT_EQ(Differences(Snapshot(t.dir()), applied), "") << "step " << n << ": " << failed_step;
+      EXPECT_EQ(r->record.state, "applied") << failed_step;
+      // And its record as if nothing had failed (no directory it did not create, say).
+      EXPECT_EQ(manifest_of(t, r->record.id), record) << failed_step;
+      continue;
+    }
     ++failures;
-    ASSERT_FALSE(r.has_value()) << "step " << n << " (" << failed_step
-                                << ") failed, apply succeeded";
-    EXPECT_EQ(r.error().errno_value, EIO) << failed_step;
+    failed_kinds.insert(failed_op);
+    EXPECT_EQ(r.error().errno_value, EIO) << failed_step << ": " << r.error().ToString();
     auto after = Snapshot(t.dir());
     if (!dirs_removable) {
       // Until the Host can remove directories, one may stay, but it must be empty.
@@ -517,18 +546,18 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
     EXPECT_EQ(Differences(after, before), "")
         << "step " << n << ": " << failed_step << " -> " << r.error().ToString();
     EXPECT_THAT(TempFilesIn(t.dir()), ::testing::IsEmpty()) << failed_step;
-    EXPECT_THAT(r.error().message,
-                ::testing::AnyOf(HasSubstr("restored"), ::testing::Not(HasSubstr("ROLLBACK"))))
-        << failed_step;
+    EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr("ROLLBACK INCOMPLETE"))) << failed_step;
     // No transaction a later undo could pick up: the record is absent or rolled back.
+    host.SetFaultHookForTesting(nullptr);
     auto list = ListTransactions(host);
     ASSERT_TRUE(list.has_value()) << list.error().ToString();
     for (const auto& rec : *list) EXPECT_EQ(rec.state, "rolled-back") << failed_step;
-    ASSERT_LT(n, 200) << "the apply never ran out of steps";
   }
   EXPECT_GE(failures, 10);
-  EXPECT_THAT(failed_kinds, ::testing::IsSupersetOf(
-                                {"write", "fsync", "rename", "fsync-dir", "mkdir", "remove"}));
+  EXPECT_THAT(failed_kinds, ::testing::IsSupersetOf({"read", "stat", "write", "fsync", "rename",
+                                                     "fsync-dir", "mkdir", "remove"}));
+  // What was worked around, for a reader of the log.
+  for (const auto& step : tolerated) std::printf("tolerated: %s\n", step.c_str());
 }
 
 }  // namespace
