@@ -278,7 +278,7 @@ SessionResult Apply(const Host& host, const Request& request, const ApplyOptions
   }
   auto applied = ApplyEditSet(host, result.plan.edits, *lock);
   if (!applied) {
-    result.outcome = Outcome::kFailed;
+    result.outcome = IsRefusal(applied.error()) ? Outcome::kRefused : Outcome::kFailed;
     result.errors.push_back(applied.error());
     return result;
   }
@@ -309,11 +309,7 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
       return result;
     }
     result.errors.push_back(e);
-    result.outcome = e.errno_value == EALREADY ||
-                             e.message.find("was changed after") != std::string::npos ||
-                             e.message.find("does not match") != std::string::npos
-                         ? Outcome::kRefused
-                         : Outcome::kFailed;
+    result.outcome = IsRefusal(e) ? Outcome::kRefused : Outcome::kFailed;
     return result;
   }
   result.record = *undone;

@@ -28,6 +28,8 @@ using Json = nlohmann::json;
 constexpr std::string_view kStateApplying = "applying";
 constexpr std::string_view kStateApplied = "applied";
 constexpr std::string_view kStateRolledBack = "rolled-back";
+constexpr std::string_view kStateUndoing = "undoing";
+constexpr std::string_view kStateCorrupt = "corrupt";
 constexpr std::string_view kStateUndone = "undone";
 constexpr std::string_view kManifestSchema = "vmprep.transaction/1";
 constexpr std::string_view kStateDir = "/var/lib/vmprep";
@@ -89,6 +91,22 @@ std::string Parent(std::string_view path) {
   std::size_t slash = path.rfind('/');
   if (slash == 0 || slash == std::string_view::npos) return "/";
   return std::string(path.substr(0, slash));
+}
+
+// "/dir/file": absolute, no empty, "." or ".." component.
+bool PlainAbsolute(std::string_view path) {
+  auto parts = PathComponents(path);
+  if (path.size() < 2 || path.front() != '/') return false;
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].empty() || parts[i] == "." || parts[i] == "..") return false;
+  }
+  return true;
+}
+
+bool IsSha256(std::string_view hex) {
+  return hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 // "2026-11-24T07:15:30.123456Z" and "20261124T071530Z-3f2a".
@@ -197,18 +215,41 @@ Json ToJson(const Manifest& m) {
               {"actions", actions}};
 }
 
-std::expected<Manifest, Error> ParseManifest(std::string_view text, const std::string& where) {
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("schema", "") != kManifestSchema) {
-    return std::unexpected(MakeError(
-        where,
-        fmt::format("not a transaction manifest (expected JSON with schema {})", kManifestSchema)));
+// nlohmann's message without its "[json.exception.type_error.302] " prefix.
+std::string JsonWhat(const Json::exception& e) {
+  std::string_view what = e.what();
+  if (what.starts_with("[json.exception.")) {
+    if (auto end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
+  }
+  return std::string(what);
+}
+
+// Reads a manifest and checks it can be trusted to restore files: `id` is the name of its
+// directory, `where` its path (named in every error, with what is wrong).
+std::expected<Manifest, Error> ParseManifest(std::string_view text, const std::string& id,
+                                             const std::string& where) {
+  auto corrupt = [&](std::string what) {
+    return std::unexpected(MakeError(where, fmt::format("not a transaction manifest: {}", what)));
+  };
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::exception& e) {
+    return corrupt(fmt::format("not valid JSON ({})", JsonWhat(e)));
+  }
+  if (!j.is_object() || j.value("schema", "") != kManifestSchema) {
+    return corrupt(fmt::format("expected a JSON object with schema {}", kManifestSchema));
   }
   try {
     Manifest m;
     m.id = j.at("id").get<std::string>();
     m.created = j.at("created").get<std::string>();
     m.state = j.at("state").get<std::string>();
+    if (m.id != id) return corrupt(fmt::format("its id is '{}', its directory '{}'", m.id, id));
+    if (m.state != kStateApplying && m.state != kStateApplied && m.state != kStateRolledBack &&
+        m.state != kStateUndoing && m.state != kStateUndone) {
+      return corrupt(fmt::format("unknown state '{}'", m.state));
+    }
     for (const auto& f : j.at("files")) {
       FileEntry e;
       e.path = f.at("path").get<std::string>();
@@ -220,15 +261,25 @@ std::expected<Manifest, Error> ParseManifest(std::string_view text, const std::s
       e.gid = f.at("gid").get<gid_t>();
       if (!f.at("backup").is_null()) e.backup = f.at("backup").get<std::string>();
       e.fixer = f.value("fixer", "");
+      const std::string backup = fmt::format("files/{}", m.files.size());
+      if (!PlainAbsolute(e.path)) return corrupt(fmt::format("file path '{}'", e.path));
+      if ((e.existed && (!IsSha256(e.sha_before) || e.backup != backup)) ||
+          (!e.existed && !e.backup.empty()) || (e.sha_after && !IsSha256(*e.sha_after))) {
+        return corrupt(fmt::format("the entry of {} (expected sha256 hashes and backup {})", e.path,
+                                   e.existed ? backup : "null"));
+      }
       m.files.push_back(std::move(e));
     }
     m.created_dirs = j.at("created_dirs").get<std::vector<std::string>>();
+    for (const auto& d : m.created_dirs) {
+      if (!PlainAbsolute(d)) return corrupt(fmt::format("created directory '{}'", d));
+    }
     for (const auto& a : j.at("actions")) {
       m.actions.push_back({a.at("argv").get<std::vector<std::string>>(), a.value("why", "")});
     }
     return m;
   } catch (const Json::exception& e) {
-    return std::unexpected(MakeError(where, fmt::format("malformed manifest: {}", e.what())));
+    return corrupt(fmt::format("a field is missing or of the wrong type ({})", JsonWhat(e)));
   }
 }
 
@@ -408,25 +459,57 @@ std::string DescribeStuck(const std::vector<Error>& stuck) {
   return Join(parts, ", ");
 }
 
-std::expected<std::vector<Manifest>, Error> LoadAll(const Host& host) {
-  std::vector<Manifest> out;
-  if (!host.Exists(Root::kConfig, kTransactionsDir)) return out;
+// A transaction directory: its manifest, or why it cannot be trusted.
+struct Loaded {
+  std::string id;  // the directory's name
+  std::optional<Manifest> manifest;
+  std::optional<Error> problem;  // the manifest's path and what is wrong with it
+  // Oldest first: by the time in the id, then the time recorded, then the id.
+  std::tuple<std::string, std::string, std::string> Key() const {
+    return {id.substr(0, 16), manifest ? manifest->created : "", id};
+  }
+};
+
+// Every transaction directory with a manifest, oldest first. One that cannot be read or
+// trusted is listed with its problem and blocks nothing but itself.
+std::expected<std::vector<Loaded>, Error> LoadAll(const Host& host) {
+  std::vector<Loaded> out;
+  auto present = Present(host, kTransactionsDir);
+  if (!present) return std::unexpected(present.error());
+  if (!*present) return out;
   auto names = host.List(Root::kConfig, kTransactionsDir);
   if (!names) return std::unexpected(names.error());
   for (const auto& name : *names) {
+    if (name.starts_with(".")) continue;
     std::string path = TransactionDir(name) + "/manifest.json";
-    // A directory without a manifest is an apply that failed before touching any file.
-    if (!host.Exists(Root::kConfig, path)) continue;
-    auto text = host.Read(Root::kConfig, path);
-    if (!text) return std::unexpected(text.error());
-    auto m = ParseManifest(*text, path);
-    if (!m) return std::unexpected(m.error());
-    out.push_back(std::move(*m));
+    Loaded l;
+    l.id = name;
+    // A directory without a manifest is an apply stopped before touching any file.
+    auto has = Present(host, path);
+    if (has && !*has) continue;
+    auto text = has ? host.Read(Root::kConfig, path)
+                    : std::expected<std::string, Error>(std::unexpected(has.error()));
+    if (!text) {
+      l.problem = MakeError(path, fmt::format("cannot be read: {}", text.error().message),
+                            text.error().errno_value);
+    } else if (auto m = ParseManifest(*text, name, path); !m) {
+      l.problem = m.error();
+    } else {
+      l.manifest = std::move(*m);
+    }
+    out.push_back(std::move(l));
   }
-  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
-    return std::tie(a.created, a.id) < std::tie(b.created, b.id);
-  });
+  std::sort(out.begin(), out.end(),
+            [](const Loaded& a, const Loaded& b) { return a.Key() < b.Key(); });
   return out;
+}
+
+TransactionRecord CorruptRecord(const Loaded& l) {
+  TransactionRecord r;
+  r.id = l.id;
+  r.state = std::string(kStateCorrupt);
+  r.problem = l.problem->ToString();
+  return r;
 }
 
 }  // namespace
@@ -454,6 +537,10 @@ bool IsLockHeld(const Error& error) {
   return error.errno_value == EWOULDBLOCK && error.path == kLockPath;
 }
 
+bool IsRefusal(const Error& error) {
+  return error.errno_value == 0 || error.errno_value == EALREADY;
+}
+
 std::vector<const FileEdit*> EffectiveEdits(const EditSet& plan) {
   std::vector<const FileEdit*> out;
   for (const auto& e : plan.edits) {
@@ -465,12 +552,7 @@ std::vector<const FileEdit*> EffectiveEdits(const EditSet& plan) {
 std::expected<void, Error> CheckEditSet(const EditSet& plan) {
   std::set<std::string> seen;
   for (const FileEdit* e : EffectiveEdits(plan)) {
-    auto parts = PathComponents(e->path);
-    bool bad = e->path.size() < 2 || e->path.front() != '/';
-    for (std::size_t i = 1; i < parts.size() && !bad; ++i) {
-      bad = parts[i].empty() || parts[i] == "." || parts[i] == "..";
-    }
-    if (bad) {
+    if (!PlainAbsolute(e->path)) {
       return std::unexpected(
           MakeError(e->path, fmt::format("fixer {} named a path that is not absolute and plain "
                                          "(expected /dir/file, no '.', '..' or '//')",
@@ -652,18 +734,31 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
                                                         const TransactionLock& /*held*/) {
   auto all = LoadAll(host);
   if (!all) return std::unexpected(all.error());
+  auto untrusted = [](const Loaded& l) {
+    return MakeError(l.problem->path, fmt::format("{}; not undoing transaction {}: restore its "
+                                                  "files by hand from {}/files if needed",
+                                                  l.problem->message, l.id, TransactionDir(l.id)));
+  };
   const Manifest* pick = nullptr;
   if (id.empty()) {
+    // The newest transaction still in effect; a newer one that cannot be read might have
+    // changed the same files, so it stops the search (name the one to undo instead).
     for (auto it = all->rbegin(); it != all->rend() && pick == nullptr; ++it) {
-      if (it->state == kStateApplied || it->state == kStateApplying) pick = &*it;
+      if (it->problem) return std::unexpected(untrusted(*it));
+      const std::string& state = it->manifest->state;
+      if (state == kStateApplied || state == kStateApplying || state == kStateUndoing) {
+        pick = &*it->manifest;
+      }
     }
     if (pick == nullptr) {
       return std::unexpected(
           MakeError(std::string(kTransactionsDir), "no transaction to undo", ENOENT));
     }
   } else {
-    for (const auto& m : *all) {
-      if (m.id == id) pick = &m;
+    for (const auto& l : *all) {
+      if (l.id != id) continue;
+      if (l.problem) return std::unexpected(untrusted(l));
+      pick = &*l.manifest;
     }
     if (pick == nullptr) {
       return std::unexpected(MakeError(std::string(kTransactionsDir),
@@ -732,7 +827,7 @@ std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host
   auto all = LoadAll(host);
   if (!all) return std::unexpected(all.error());
   std::vector<TransactionRecord> out;
-  for (const auto& m : *all) out.push_back(ToRecord(m));
+  for (const auto& l : *all) out.push_back(l.manifest ? ToRecord(*l.manifest) : CorruptRecord(l));
   return out;
 }
 

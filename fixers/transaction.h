@@ -26,10 +26,12 @@ struct TransactionRecord {
   std::vector<std::string> files;   // paths changed, in apply order
   std::vector<std::string> fixers;  // fixer ids involved
   bool undone = false;
-  // Added: "applying" (interrupted: undo finishes it), "applied", "rolled-back" (a failed
-  // apply that restored everything), "undone".
+  // "applying" (interrupted or not fully rolled back: the next run rolls it back, undo
+  // finishes it), "applied", "rolled-back" (a failed apply that restored everything),
+  // "undone", or "corrupt" (the manifest cannot be read as one: `problem` says why).
   std::string state;
   std::vector<PostAction> actions;  // what the apply asked to run; undo runs them again
+  std::string problem;              // state "corrupt": "MANIFEST: what is wrong"
 };
 
 struct ApplyResult {
@@ -75,6 +77,12 @@ std::expected<void, Error> CheckEditSet(const EditSet& plan);
 
 // True when `error` says another run holds /var/lib/vmprep/lock.
 bool IsLockHeld(const Error& error);
+
+// True when an apply or undo refused rather than failed: nothing was written because of what
+// was found (a file changed since the plan or since the transaction, a transaction already
+// undone, a manifest or backup that cannot be trusted, a file vmsetup does not edit), not
+// because a system call failed. Such errors carry no errno (see core/error.h) or EALREADY.
+bool IsRefusal(const Error& error);
 
 // SHA-256 of `bytes` as 64 lower-case hex digits (what the manifest records).
 std::string Sha256Hex(std::string_view bytes);

@@ -45,8 +45,9 @@ constexpr const char* kFooter = R"(
 
 Exit status:
   0  done, or nothing to do
-  1  refused: a fixer could not plan a file (file:line printed), or undo found a file
-     changed since; nothing was written
+  1  refused: a fixer could not plan a file (file:line printed), a file changed after
+     the plan or (undo) after the transaction, or its record cannot be trusted; nothing
+     was written
   2  apply or undo failed; every file apply had written was restored (the message says
      so, or says exactly what could not be)
   3  bad arguments or cannot run (root unreadable, lock held, no terminal without --yes)
@@ -187,17 +188,23 @@ int RunHistory(const vmprep::Host& host, bool json) {
   if (json) {
     nlohmann::json doc = nlohmann::json::array();
     for (const auto& r : *list) {
-      doc.push_back({{"id", r.id},
-                     {"created", r.created},
-                     {"state", r.state},
-                     {"files", r.files},
-                     {"fixers", r.fixers}});
+      nlohmann::json entry = {{"id", r.id},
+                              {"created", r.created},
+                              {"state", r.state},
+                              {"files", r.files},
+                              {"fixers", r.fixers}};
+      if (!r.problem.empty()) entry["problem"] = r.problem;
+      doc.push_back(std::move(entry));
     }
     std::printf("%s\n", doc.dump(2).c_str());
     return kExitOk;
   }
   if (list->empty()) std::printf("No transactions recorded.\n");
   for (const auto& r : *list) {
+    if (!r.problem.empty()) {
+      std::printf("%s  corrupt: %s\n", r.id.c_str(), r.problem.c_str());
+      continue;
+    }
     std::string fixers = vmprep::Join(r.fixers, ","), files = vmprep::Join(r.files, " ");
     std::printf("%s  %s  %-11s %s  %s\n", r.id.c_str(), r.created.substr(0, 19).c_str(),
                 r.state.c_str(), fixers.c_str(), files.c_str());
@@ -231,8 +238,10 @@ int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes,
                          {.regenerate = regenerate, .confirm = confirm, .progress = PrintProgress});
   switch (r.outcome) {
     case vmprep::Outcome::kRefused:
-      PrintPlanText(r.plan);
+      // A fixer refused to plan (the plan says which), or apply refused what it found.
+      if (r.errors.empty()) PrintPlanText(r.plan);
       PrintRefusals(r.plan);
+      PrintErrors(r, "refused: ");
       std::fprintf(stderr, "vmsetup: nothing applied\n");
       break;
     case vmprep::Outcome::kNothingToDo:

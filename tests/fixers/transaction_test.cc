@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -374,6 +375,48 @@ TEST(Transaction, LockKeepsTwoRunsApart) {
   ::close(fd);  // the other run ends: the kernel drops its lock, no stale file matters
   auto ok = ApplyEditSet(host, sc.Plan());
   EXPECT_TRUE(ok.has_value()) << ok.error().ToString();
+}
+
+// A manifest is trusted only as far as it can be checked: a backup outside its directory, a
+// path that is not plain, a hash that is not one, an unknown state. Each makes the record
+// corrupt (named with what is wrong) instead of a recipe for writing anywhere.
+TEST(Transaction, AManifestThatCannotBeTrustedIsCorrupt) {
+  struct Case {
+    std::string what;
+    std::function<void(nlohmann::json&)> spoil;
+  };
+  std::vector<Case> cases = {
+      {"backup files/0", [](auto& m) { m["files"][0]["backup"] = "../../../../etc/shadow"; }},
+      {"file path '/etc/../etc/f'", [](auto& m) { m["files"][0]["path"] = "/etc/../etc/f"; }},
+      {"sha256", [](auto& m) { m["files"][0]["sha256_before"] = "abc"; }},
+      {"unknown state 'done'", [](auto& m) { m["state"] = "done"; }},
+      {"created directory 'etc'", [](auto& m) { m["created_dirs"] = {"etc"}; }},
+      {"its id is", [](auto& m) { m["id"] = "20260101T000000Z-0000"; }},
+      {"missing or of the wrong type", [](auto& m) { m["files"] = 3; }},
+  };
+  for (const auto& c : cases) {
+    TempRoot t;
+    Spill(t / "/etc/f", "v0\n");
+    Host host = t.host();
+    EditSet s;
+    s.edits.push_back(Edit("/etc/f", "v0\n", "v1\n"));
+    auto r = ApplyEditSet(host, s);
+    ASSERT_TRUE(r.has_value());
+    fs::path manifest = t / ("/var/lib/vmprep/transactions/" + r->record.id + "/manifest.json");
+    auto m = nlohmann::json::parse(Slurp(manifest));
+    c.spoil(m);
+    Spill(manifest, m.dump());
+    auto list = ListTransactions(host);
+    ASSERT_TRUE(list.has_value()) << c.what;
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].state, "corrupt") << c.what;
+    EXPECT_THAT((*list)[0].problem, HasSubstr(r->record.id + "/manifest.json: ")) << c.what;
+    EXPECT_THAT((*list)[0].problem, HasSubstr(c.what));
+    auto undo = UndoTransaction(host, "");
+    ASSERT_FALSE(undo.has_value()) << c.what;
+    EXPECT_TRUE(IsRefusal(undo.error())) << undo.error().ToString();
+    EXPECT_EQ(Slurp(t / "/etc/f"), "v1\n");
+  }
 }
 
 // When the rollback itself fails, the error says so and names the transaction, whose record
