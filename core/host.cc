@@ -110,7 +110,7 @@ Error NotRegular(std::string_view path, FileType type) {
                fmt::format("is a {}, expected a regular file; vmprep reads and edits only "
                            "regular files",
                            FileTypeName(type)),
-               type == FileType::kDirectory ? EISDIR : EINVAL};
+               type == FileType::kDirectory ? EISDIR : 0};
 }
 
 constexpr std::string_view kTempInfix = ".vmprep-";
@@ -191,11 +191,16 @@ std::expected<Host, Error> Host::Open(const std::string& runtime_root,
   host.config_path_ = config_root;
   host.runtime_fd_ = *runtime;
   host.config_fd_ = *config;
-  struct stat real_root {
-  }, given{};
-  host.live_runtime_ = ::stat("/", &real_root) == 0 &&
-                       ::fstat(host.runtime_fd_->get(), &given) == 0 &&
-                       real_root.st_dev == given.st_dev && real_root.st_ino == given.st_ino;
+  struct stat real_root {};
+  bool have_root = ::stat("/", &real_root) == 0;
+  auto is_slash = [&](int fd) {
+    struct stat given {};
+    return have_root && ::fstat(fd, &given) == 0 && real_root.st_dev == given.st_dev &&
+           real_root.st_ino == given.st_ino;
+  };
+  host.runtime_is_slash_ = is_slash(host.runtime_fd_->get());
+  host.config_is_slash_ = is_slash(host.config_fd_->get());
+  host.live_runtime_ = host.runtime_is_slash_;
   return host;
 }
 
@@ -353,6 +358,102 @@ std::expected<std::string, Error> Host::Resolve(Root root, std::string_view path
     todo.insert(todo.begin(), parts.begin(), parts.end());
   }
   return joined();
+}
+
+std::expected<WriteTarget, Error> Host::ResolveForWrite(Root root, std::string_view path) const {
+  // Components still to walk, each with the symbolic link whose target it came from (-1: the
+  // path as given), so that a refusal names the link the user can see.
+  struct Link {
+    std::string path, target;
+  };
+  std::vector<Link> links;
+  std::deque<std::pair<std::string, int>> todo;
+  for (auto& c : Components(path)) todo.emplace_back(std::move(c), -1);
+  std::vector<std::string> done;
+  auto joined = [&done] {
+    std::string s;
+    for (const auto& d : done) s += "/" + d;
+    return s.empty() ? std::string("/") : s;
+  };
+  auto refuse = [](std::string where, std::string message) {
+    return std::unexpected(Error{std::move(where), 0, std::move(message), 0});
+  };
+  const bool slash = root == Root::kConfig ? config_is_slash_ : runtime_is_slash_;
+  WriteTarget out;
+  while (!todo.empty()) {
+    auto [c, from] = std::move(todo.front());
+    todo.pop_front();
+    if (c == ".") continue;
+    if (c == "..") {
+      if (done.empty()) {
+        if (from < 0) return refuse(std::string(path), "'..' climbs above the root");
+        return refuse(links[from].path,
+                      fmt::format("is a symbolic link to {}, which leads out of the {} root "
+                                  "({}): its '..' climb above it",
+                                  links[from].target, root == Root::kConfig ? "config" : "runtime",
+                                  root_path(root)));
+      }
+      done.pop_back();
+      continue;
+    }
+    done.push_back(c);
+    const bool last = todo.empty();
+    auto info = LStat(root, joined());
+    if (!info) {
+      if (info.error().errno_value != ENOENT) return std::unexpected(info.error());
+      if (from >= 0) {
+        return refuse(links[from].path,
+                      fmt::format("is a symbolic link to {}, which does not exist inside the {} "
+                                  "root ({})",
+                                  links[from].target, root == Root::kConfig ? "config" : "runtime",
+                                  root_path(root)));
+      }
+      // Missing from here on: what is left will be created, as plain names.
+      for (auto& [rest, rest_from] : todo) {
+        if (rest == "." || rest == "..") {
+          return refuse(std::string(path), "expected a plain path (no '.' or '..' components)");
+        }
+        done.push_back(std::move(rest));
+      }
+      out.path = joined();
+      out.exists = false;
+      return out;
+    }
+    if (info->type == FileType::kSymlink) {
+      if (links.size() >= 40) {
+        return std::unexpected(
+            Error{std::string(path), 0, "too many levels of symbolic links", ELOOP});
+      }
+      auto target = ReadLink(root, joined());
+      if (!target) return std::unexpected(target.error());
+      if (last && from < 0) out.is_link = true;
+      links.push_back({joined(), *target});
+      const int index = static_cast<int>(links.size()) - 1;
+      if (!target->empty() && target->front() == '/' && !slash) {
+        return refuse(joined(), fmt::format("is a symbolic link to {}, an absolute path: "
+                                            "inside the {} root ({}) it names another file "
+                                            "than outside it; vmprep does not write through it "
+                                            "(make the link relative, or run on that system)",
+                                            *target, root == Root::kConfig ? "config" : "runtime",
+                                            root_path(root)));
+      }
+      done.pop_back();
+      if (!target->empty() && target->front() == '/') done.clear();
+      auto parts = Components(*target);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.emplace_front(*it, index);
+      continue;
+    }
+    if (!last && info->type != FileType::kDirectory) {
+      return refuse(joined(),
+                    fmt::format("is a {}, expected a directory", FileTypeName(info->type)));
+    }
+    if (last && info->type != FileType::kRegular) {
+      return std::unexpected(Error{joined(), 0, NotRegular(joined(), info->type).message, 0});
+    }
+  }
+  out.path = joined();
+  out.exists = true;
+  return out;
 }
 
 std::expected<FileInfo, Error> Host::Stat(Root root, std::string_view path) const {

@@ -78,6 +78,13 @@ class Fd {
   int fd_ = -1;
 };
 
+// Where an edit of a path lands (Host::ResolveForWrite).
+struct WriteTarget {
+  std::string path;      // resolved inside the root: the file WriteAtomic replaces or creates
+  bool exists = false;   // false: it (and maybe parents) will be created
+  bool is_link = false;  // the path itself is a symbolic link, written through
+};
+
 struct WriteOptions {
   mode_t mode = 0644;
   std::optional<uid_t> uid;  // keep the current owner when unset (or root for new files)
@@ -127,6 +134,16 @@ class Host {
   std::expected<FileInfo, Error> LStat(Root root, std::string_view path) const;
   bool Exists(Root root, std::string_view path) const;
 
+  // The check vmsetup makes before it edits `path`, at plan time and again at apply time.
+  // Each existing component is followed inside the root as the installed system will follow
+  // it; a symbolic link on the way must not climb above the root with "..", must not be
+  // absolute unless the root is the real "/" (outside the root an absolute link names another
+  // file than inside it), and must lead to something that exists; each existing parent is a
+  // directory; the file itself, when it exists, is a regular file. A refusal names the
+  // component, the link and its target or the type, and carries no errno; an error from a
+  // look that failed carries its errno.
+  std::expected<WriteTarget, Error> ResolveForWrite(Root root, std::string_view path) const;
+
   // Opens a file inside the root with open(2) flags (O_CLOEXEC is added). For device nodes
   // that need an ioctl, such as /dev/kvm on a live runtime root.
   std::expected<Fd, Error> OpenFile(Root root, std::string_view path, int flags) const;
@@ -164,6 +181,8 @@ class Host {
   std::shared_ptr<Fd> runtime_fd_;
   std::shared_ptr<Fd> config_fd_;
   bool live_runtime_ = false;
+  bool config_is_slash_ = false;  // the config root is the real "/"
+  bool runtime_is_slash_ = false;
   FaultHook fault_hook_;
   int Fault(std::string_view operation, std::string_view path) const {
     return fault_hook_ ? fault_hook_(operation, path) : 0;

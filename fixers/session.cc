@@ -252,7 +252,8 @@ SessionPlan MakePlan(const Host& host, const Request& request) {
     }
     plan.edits.Append(std::move(*planned));
   }
-  if (auto ok = CheckEditSet(plan.edits); !ok) plan.refusals.push_back({"vmsetup", ok.error()});
+  if (auto ok = CheckEditSet(host, plan.edits); !ok)
+    plan.refusals.push_back({"vmsetup", ok.error()});
   if (plan.refusals.empty()) AddExpectedState(host, request.options, &plan);
   return plan;
 }

@@ -320,29 +320,31 @@ struct Current {
   FileInfo info;  // of the file itself (through a symlink)
 };
 
+// The state of a file to edit, through the one check made when planning and when applying
+// (Host::ResolveForWrite): a file that exists is a regular file reached without leaving the
+// config root.
 std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& path) {
   Current cur;
-  auto lst = host.LStat(Root::kConfig, path);
-  if (!lst) {
-    if (lst.error().errno_value == ENOENT) return cur;
-    return std::unexpected(lst.error());
-  }
+  auto target = host.ResolveForWrite(Root::kConfig, path);
+  if (!target) return std::unexpected(target.error());
+  if (!target->exists) return cur;
   auto info = host.Stat(Root::kConfig, path);
-  if (!info) {
-    return std::unexpected(MakeError(
-        path, fmt::format("cannot follow it: {}", info.error().message), info.error().errno_value));
-  }
-  if (info->type != FileType::kRegular) {
-    return std::unexpected(
-        MakeError(path, "is not a regular file; vmsetup edits only regular files"));
-  }
+  if (!info) return std::unexpected(info.error());
   auto bytes = host.Read(Root::kConfig, path);
   if (!bytes) return std::unexpected(bytes.error());
   cur.exists = true;
-  cur.is_link = lst->type == FileType::kSymlink;
+  cur.is_link = target->is_link;
   cur.bytes = std::move(*bytes);
   cur.info = *info;
   return cur;
+}
+
+// What apply requires of a file before writing it, beyond ReadCurrent.
+std::expected<void, Error> CheckCurrent(const FileEdit& e, const Current& cur) {
+  if (!e.after && cur.is_link) {
+    return std::unexpected(MakeError(e.path, "is a symbolic link; vmsetup does not remove links"));
+  }
+  return {};
 }
 
 WriteOptions OptionsFor(const FileEntry& e) {
@@ -577,6 +579,16 @@ std::expected<void, Error> CheckEditSet(const EditSet& plan) {
   return {};
 }
 
+std::expected<void, Error> CheckEditSet(const Host& host, const EditSet& plan) {
+  if (auto ok = CheckEditSet(plan); !ok) return ok;
+  for (const FileEdit* e : EffectiveEdits(plan)) {
+    auto cur = ReadCurrent(host, e->path);
+    if (!cur) return std::unexpected(cur.error());
+    if (auto ok = CheckCurrent(*e, *cur); !ok) return ok;
+  }
+  return {};
+}
+
 std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& plan) {
   if (EffectiveEdits(plan).empty()) return ApplyResult{};
   auto lock = TransactionLock::Acquire(host);
@@ -611,10 +623,7 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
     if (e->before && cur->bytes != *e->before) {
       return std::unexpected(MakeError(e->path, "was changed after the plan was made; plan again"));
     }
-    if (!e->after && cur->is_link) {
-      return std::unexpected(
-          MakeError(e->path, "is a symbolic link; vmsetup does not remove links"));
-    }
+    if (auto ok = CheckCurrent(*e, *cur); !ok) return std::unexpected(ok.error());
     FileEntry f;
     f.path = e->path;
     f.existed = cur->exists;

@@ -74,6 +74,10 @@ inline constexpr std::string_view kLockPath = "/var/lib/vmprep/lock";
 // Checks a merged plan before anything is read or written: absolute paths, no "..", no file
 // edited twice with different results (names both fixers). ApplyEditSet runs it too.
 std::expected<void, Error> CheckEditSet(const EditSet& plan);
+// The same, then each file as it is now, with the checks ApplyEditSet makes before writing
+// (Host::ResolveForWrite: a regular file reached inside the config root; no link removed):
+// what plan refuses, apply refuses with the same words, and the other way round.
+std::expected<void, Error> CheckEditSet(const Host& host, const EditSet& plan);
 
 // True when `error` says another run holds /var/lib/vmprep/lock.
 bool IsLockHeld(const Error& error);

@@ -242,6 +242,48 @@ TEST_F(HostTest, WriteAtomicFaultsBeforeAndAfterTheRename) {
                                               "remove /etc/new", "fsync-dir /etc/new"}));
 }
 
+// Where an edit lands, and what vmsetup refuses to write through.
+TEST_F(HostTest, ResolveForWrite) {
+  fs::create_directories(root_ / "etc/sysconfig");
+  fs::create_symlink("../default/grub", root_ / "etc/sysconfig/grub");
+  auto through = host_->ResolveForWrite(Root::kConfig, "/etc/sysconfig/grub");
+  ASSERT_TRUE(through.has_value()) << through.error().ToString();
+  EXPECT_EQ(through->path, "/etc/default/grub");
+  EXPECT_TRUE(through->exists);
+  EXPECT_TRUE(through->is_link);
+  auto fresh = host_->ResolveForWrite(Root::kConfig, "/etc/qemu/deep/bridge.conf");
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+  EXPECT_EQ(fresh->path, "/etc/qemu/deep/bridge.conf");
+  EXPECT_FALSE(fresh->exists);
+  // Absolute links inside a tree, links climbing out of it, links to nothing, a file where a
+  // directory should be: refused, naming the link or the file, with no errno.
+  for (auto [path, expected] :
+       {std::pair{"/etc/abs-inside",
+                  "/etc/abs-inside: is a symbolic link to /etc/passwd, an "
+                  "absolute path"},
+        std::pair{"/etc/rel-escape",
+                  "/etc/rel-escape: is a symbolic link to ../../secret, "
+                  "which leads out of the config root"},
+        std::pair{"/etc/loop-a", "too many levels of symbolic links"},
+        std::pair{"/etc/passwd/x", "/etc/passwd: is a regular file, expected a directory"},
+        std::pair{"/etc", "/etc: is a directory, expected a regular file"}}) {
+    auto r = host_->ResolveForWrite(Root::kConfig, path);
+    ASSERT_FALSE(r.has_value()) << path;
+    EXPECT_NE(r.error().ToString().find(expected), std::string::npos) << r.error().ToString();
+  }
+  fs::create_symlink("nothing-here", root_ / "etc/dangling");
+  auto dangling = host_->ResolveForWrite(Root::kConfig, "/etc/dangling/f");
+  ASSERT_FALSE(dangling.has_value());
+  EXPECT_EQ(dangling.error().errno_value, 0);
+  EXPECT_NE(dangling.error().message.find("which does not exist"), std::string::npos);
+  // On the real "/" an absolute link means what it says.
+  auto slash = Host::Open("/", "/");
+  ASSERT_TRUE(slash.has_value());
+  auto abs = slash->ResolveForWrite(Root::kConfig, (root_ / "etc/abs-inside").string());
+  ASSERT_TRUE(abs.has_value()) << abs.error().ToString();
+  EXPECT_EQ(abs->path, "/etc/passwd");
+}
+
 TEST(HostOpenTest, MissingRootIsAClearError) {
   auto host = Host::Open("/nonexistent/vmprep-root", "/");
   ASSERT_FALSE(host.has_value());

@@ -4,10 +4,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -364,6 +369,84 @@ TEST_F(VmsetupHistory, ACorruptManifestBlocksOnlyItsOwnTransaction) {
   Result next = Vmsetup("undo --no-regenerate" + Root());
   EXPECT_EQ(next.code, 1) << next.out;
   EXPECT_THAT(next.out, HasSubstr(manifest));
+}
+
+// Where a config file or directory should be there is something vmsetup must not write
+// through: plan refuses (exit 1) naming the path and why, apply refuses with the same words,
+// and nothing at all is written. (Before, plan exited 0, and apply failed or read a FIFO as
+// an empty file.)
+TEST(VmsetupCli, PlanAndApplyRefuseWhatCannotBeEdited) {
+  struct Case {
+    std::string name;
+    std::function<void(const TempDir&)> make;
+    std::string expected;  // in the refusal
+  };
+  auto socket_at = [](const fs::path& path) {
+    int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string p = path.string();
+    std::copy(p.begin(), p.end(), addr.sun_path);
+    EXPECT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << p;
+    ::close(sock);  // the socket file stays
+  };
+  std::vector<Case> cases = {
+      {"fifo",
+       [](const TempDir& t) {
+         ASSERT_EQ(::mkfifo((t / "/etc/qemu/bridge.conf").c_str(), 0644), 0);
+       },
+       "/etc/qemu/bridge.conf: is a FIFO (named pipe), expected a regular file"},
+      {"device",
+       [](const TempDir& t) {
+         ASSERT_EQ(::mknod((t / "/etc/qemu/bridge.conf").c_str(), S_IFCHR | 0644, ::makedev(1, 3)),
+                   0);
+       },
+       "/etc/qemu/bridge.conf: is a character device, expected a regular file"},
+      {"socket", [&](const TempDir& t) { socket_at(t / "/etc/qemu/bridge.conf"); },
+       "/etc/qemu/bridge.conf: is a socket, expected a regular file"},
+      {"directory", [](const TempDir& t) { fs::create_directories(t / "/etc/qemu/bridge.conf"); },
+       "/etc/qemu/bridge.conf: is a directory, expected a regular file"},
+      {"absolute link out",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         fs::create_directory_symlink(t / "/outside", t / "/etc/qemu");
+       },
+       "/etc/qemu: is a symbolic link to " + (fs::path(::testing::TempDir())).string()},
+      {"relative link out",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         fs::create_directory_symlink("../../../../../../../../../outside", t / "/etc/qemu");
+       },
+       "/etc/qemu: is a symbolic link to ../../../../../../../../../outside, which leads out of "
+       "the config root"},
+      {"dangling link",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         fs::create_directory_symlink("qemu.d", t / "/etc/qemu");
+       },
+       "/etc/qemu: is a symbolic link to qemu.d, which does not exist inside the config root"},
+      {"parent is a file",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         Spill(t / "/etc/qemu", "not a directory\n");
+       },
+       "/etc/qemu: is a regular file, expected a directory"},
+  };
+  for (const auto& c : cases) {
+    TempDir t;
+    fs::create_directories(t / "/etc/qemu");
+    fs::create_directories(t / "/outside");  // beside the root's /etc: outside the config root?
+    c.make(t);
+    const std::string args = " --no-regenerate --enable bridge=br0 --root " + t.str();
+    Result plan = Vmsetup("plan" + args);
+    EXPECT_EQ(plan.code, 1) << c.name << "\n" << plan.out;
+    EXPECT_THAT(plan.out, HasSubstr(c.expected)) << c.name;
+    Result apply = Vmsetup("apply --yes" + args);
+    EXPECT_EQ(apply.code, 1) << c.name << "\n" << apply.out;
+    EXPECT_THAT(apply.out, HasSubstr(c.expected)) << c.name;
+    EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/transactions")) << c.name;
+    EXPECT_TRUE(fs::is_empty(t / "/outside")) << c.name;
+  }
 }
 
 // --- post-actions ---
