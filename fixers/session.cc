@@ -242,7 +242,20 @@ std::expected<Request, Error> ParseRequestArgs(const std::vector<std::string>& a
   return ParseRequest(devices, enable, allow);
 }
 
-SessionPlan MakePlan(const Host& host, const Request& request) {
+namespace {
+
+// What RecoverInterrupted did, as progress events.
+void ReportRecovery(const std::vector<Recovery>& recovered, const ProgressFn& progress) {
+  for (const auto& r : recovered) {
+    if (progress) progress({ProgressEvent::Kind::kRecovered, r.message, r.complete});
+  }
+}
+
+}  // namespace
+
+SessionPlan MakePlan(const Host& host, const Request& request, const ProgressFn& progress) {
+  // Inside Apply (lock held, recovery done) this finds nothing unfinished and changes nothing.
+  ReportRecovery(RecoverInterrupted(host), progress);
   SessionPlan plan;
   for (const auto& fixer : MakeAllFixers()) {
     auto planned = fixer->Plan(host, request.options);
@@ -266,6 +279,7 @@ SessionResult Apply(const Host& host, const Request& request, const ApplyOptions
     result.errors.push_back(lock.error());
     return result;
   }
+  ReportRecovery(RecoverInterrupted(host, *lock), options.progress);
   result.plan = MakePlan(host, request);
   Report(options, ProgressEvent::Kind::kPlanned, "");
   if (!result.plan.refusals.empty()) {
@@ -301,6 +315,7 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
     result.errors.push_back(lock.error());
     return result;
   }
+  ReportRecovery(RecoverInterrupted(host, *lock), options.progress);
   auto undone = UndoTransaction(host, id, *lock);
   if (!undone) {
     const Error& e = undone.error();
@@ -322,7 +337,9 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
   return result;
 }
 
-std::expected<std::vector<TransactionRecord>, Error> History(const Host& host) {
+std::expected<std::vector<TransactionRecord>, Error> History(const Host& host,
+                                                             const ProgressFn& progress) {
+  ReportRecovery(RecoverInterrupted(host), progress);
   return ListTransactions(host);
 }
 

@@ -67,6 +67,27 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
 // Every recorded transaction, oldest first.
 std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host);
 
+// What a run did, before its own work, about a transaction an earlier run left unfinished
+// (killed with SIGKILL, a power cut, a rollback that could not complete).
+struct Recovery {
+  std::string id;         // the transaction (its directory name)
+  bool complete = false;  // rolled back / undone / cleaned up entirely and marked so
+  std::string message;    // one line: what was done, or what is left and why (paths named)
+};
+
+// The journal's other half. Under the lock: each transaction still "applying" is rolled back
+// (every file that holds what it wrote is restored from the backup, every file is read back
+// and compared with its sha256 before, then it is marked rolled-back); each one "undoing" is
+// undone the same way and marked undone; the record of an apply stopped before its manifest
+// (nothing was changed yet) is removed; temporary files Host::WriteAtomic left beside the
+// transaction's files and in its directory are removed. A transaction that cannot be
+// completed keeps its state, and the message says which file and why.
+std::vector<Recovery> RecoverInterrupted(const Host& host, const TransactionLock& held);
+// The same for a run that does not hold the lock (plan, history): it only looks, changing
+// nothing, unless a transaction is unfinished; then it takes the lock. When another run holds
+// the lock, nothing is unfinished: that run is still at work.
+std::vector<Recovery> RecoverInterrupted(const Host& host);
+
 // --- Added by the transaction engine (not used by the fixers themselves) ---
 
 inline constexpr std::string_view kLockPath = "/var/lib/vmprep/lock";

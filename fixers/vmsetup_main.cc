@@ -52,7 +52,10 @@ Exit status:
      so, or says exactly what could not be)
   3  bad arguments or cannot run (root unreadable, lock held, no terminal without --yes)
   4  declined at the prompt
-  5  the files were written but a post-action (regenerate command) failed: run it by hand)";
+  5  the files were written but a post-action (regenerate command) failed: run it by hand
+
+Every command first finishes what an interrupted vmsetup left unfinished (killed, power
+cut): it rolls back an apply, finishes an undo, removes temporary files, and says so.)";
 
 int BadArguments(const std::string& message) {
   std::fprintf(stderr, "vmsetup: %s\n%s\n", message.c_str(), kUsageHint);
@@ -141,6 +144,9 @@ void PrintProgress(const vmprep::ProgressEvent& e) {
     case Kind::kWarning:
       std::fprintf(stderr, "vmsetup: warning: %s\n", e.text.c_str());
       break;
+    case Kind::kRecovered:
+      std::fprintf(stderr, "vmsetup: %s%s\n", e.ok ? "" : "RECOVERY INCOMPLETE: ", e.text.c_str());
+      break;
   }
   std::fflush(stdout);
 }
@@ -183,7 +189,7 @@ void PrintErrors(const vmprep::SessionResult& r, std::string_view what) {
 }
 
 int RunHistory(const vmprep::Host& host, bool json) {
-  auto list = vmprep::History(host);
+  auto list = vmprep::History(host, PrintProgress);
   if (!list) return CannotRun(list.error().ToString());
   if (json) {
     nlohmann::json doc = nlohmann::json::array();
@@ -267,7 +273,7 @@ int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes,
 }
 
 int RunPlan(const vmprep::Host& host, const vmprep::Request& request, bool json) {
-  vmprep::SessionPlan plan = vmprep::MakePlan(host, request);
+  vmprep::SessionPlan plan = vmprep::MakePlan(host, request, PrintProgress);
   if (json) {
     PrintPlanJson(plan);
   } else {
