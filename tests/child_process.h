@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -208,5 +210,111 @@ inline KilledRun RunKilledAtSyscall(const std::vector<std::string>& argv,
     }
   }
 }
+
+// A program run under ptrace that can be held on entry to its Nth system call of a set (the
+// call not yet made, whatever it holds still held: a lock, a half-written tree) while the test
+// does something else, then let go to run to its end. Output goes to `output_path`.
+class HeldChild {
+ public:
+  HeldChild(const std::vector<std::string>& argv, const std::string& output_path) {
+    auto args = child_process_detail::Argv(argv);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int null = ::open("/dev/null", O_RDONLY);
+      int out = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (null < 0 || out < 0) ::_exit(126);
+      ::dup2(null, 0);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+      ::raise(SIGSTOP);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    ::ptrace(PTRACE_SETOPTIONS, pid_, nullptr,
+             PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC);
+  }
+  HeldChild(const HeldChild&) = delete;
+  HeldChild& operator=(const HeldChild&) = delete;
+  ~HeldChild() {
+    if (!done_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+
+  struct Call {
+    long nr = -1;
+    std::uint64_t args[6] = {};
+  };
+
+  // Runs until the entry of a call `stop` accepts, and holds it there: true. On the way,
+  // counts into *counted the calls `count` accepts. False when the program ended first (see
+  // code()).
+  bool RunUntil(const std::function<bool(const Call&)>& stop,
+                const std::function<bool(const Call&)>& count = {}, int* counted = nullptr) {
+    int deliver = 0;
+    for (;;) {
+      ::ptrace(PTRACE_SYSCALL, pid_, nullptr, deliver);
+      deliver = 0;
+      int status = 0;
+      if (::waitpid(pid_, &status, 0) < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        done_ = true;
+        code_ = child_process_detail::ExitCode(status);
+        return false;
+      }
+      if (!WIFSTOPPED(status)) continue;
+      int sig = WSTOPSIG(status);
+      if (sig == (SIGTRAP | 0x80)) {
+        __ptrace_syscall_info info{};
+        long got = ::ptrace(PTRACE_GET_SYSCALL_INFO, pid_, sizeof info, &info);
+        if (got <= 0 || info.op != PTRACE_SYSCALL_INFO_ENTRY) continue;
+        held_.nr = static_cast<long>(info.entry.nr);
+        for (int i = 0; i < 6; ++i) held_.args[i] = info.entry.args[i];
+        if (stop(held_)) return true;
+        if (count && count(held_) && counted != nullptr) ++*counted;
+      } else if (sig != SIGTRAP) {
+        deliver = sig;
+      }
+    }
+  }
+
+  // Holds it on entry to the `n`th call from now whose number is in `syscalls`.
+  bool HoldAt(const std::set<long>& syscalls, int n) {
+    int seen = 0;
+    return RunUntil([&](const Call& c) { return syscalls.contains(c.nr) && ++seen == n; });
+  }
+
+  // The call it is held at.
+  const Call& held() const { return held_; }
+
+  // Lets it go (the held call runs) and waits for its end: the exit status, or minus the
+  // signal.
+  int Finish() {
+    if (done_) return code_;
+    ::ptrace(PTRACE_DETACH, pid_, nullptr, 0);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    done_ = true;
+    code_ = child_process_detail::ExitCode(status);
+    return code_;
+  }
+
+  int code() const { return code_; }
+
+ private:
+  pid_t pid_ = -1;
+  Call held_;
+  bool done_ = false;
+  int code_ = -1;
+};
 
 }  // namespace vmprep::testing
