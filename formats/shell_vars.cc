@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/text.h"
+#include "formats/cmdline.h"
 
 namespace vmprep {
 namespace {
@@ -642,6 +643,18 @@ std::expected<std::string, Error> ShellVarsFile::Value(std::string_view name) co
                " has a double quote that is never closed: grub-mkconfig pastes the value into "
                "grub.cfg, whose parser rejects it, and the kernel would read the rest as one "
                "word; expected balanced double quotes (close it or remove it)"));
+  }
+  if (name == "GRUB_CMDLINE_LINUX" && !s->array) {
+    // 10_linux writes "${GRUB_CMDLINE_LINUX} ${GRUB_CMDLINE_LINUX_DEFAULT}": after a "--"
+    // here, the default options go to init, not to the kernel.
+    Cmdline cmdline(value);
+    if (cmdline.End() == Cmdline::EndKind::kDashDash) {
+      return std::unexpected(
+          At(LineOfValueChar(name, cmdline.EndOffset()),
+             "GRUB_CMDLINE_LINUX holds \"--\": grub-mkconfig puts GRUB_CMDLINE_LINUX_DEFAULT after "
+             "it, so those options go to init, not to the kernel; expected \"--\" and init's "
+             "arguments at the end of GRUB_CMDLINE_LINUX_DEFAULT"));
+    }
   }
   return value;
 }

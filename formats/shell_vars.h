@@ -82,7 +82,8 @@ class ShellVarsFile {
   // arrays), or an Error naming the line that makes it unknowable. GRUB's
   // GRUB_CMDLINE_* values are also refused when a double quote in them is
   // never closed (grub.cfg could not be generated from them), naming the
-  // line where that quote opens.
+  // line where that quote opens, and GRUB_CMDLINE_LINUX when it holds a bare
+  // "--" (GRUB_CMDLINE_LINUX_DEFAULT, written after it, would go to init).
   std::expected<std::string, Error> Value(std::string_view name) const;
   // Array elements, or the scalar value split on blanks (how mkinitcpio and
   // dracut use their string-style variables).

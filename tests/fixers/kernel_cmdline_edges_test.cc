@@ -99,6 +99,21 @@ TEST(CmdlineEdges, GrubOptionsGoBeforeInitsArguments) {
             "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt -- single\"\n");
 }
 
+// GRUB writes GRUB_CMDLINE_LINUX_DEFAULT after GRUB_CMDLINE_LINUX: a "--" in the latter
+// sends the former (and whatever is added there) to init. Refused at the "--"'s line.
+TEST(CmdlineEdges, GrubDashDashBeforeTheDefaultOptionsIsRefused) {
+  Tree t;
+  const std::string grub =
+      "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"root=/dev/sda1\n  -- single\"\n"
+      "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n";
+  t.Put("/etc/default/grub", grub);
+  auto plan = MakeCmdlineFixer()->Plan(t.host(), IommuPt());
+  ASSERT_FALSE(plan.has_value()) << (plan->edits.empty() ? "" : *plan->edits[0].after);
+  EXPECT_EQ(plan.error().ToString().substr(0, 20), "/etc/default/grub:3:");
+  EXPECT_THAT(plan.error().message, HasSubstr("GRUB_CMDLINE_LINUX holds \"--\""));
+  EXPECT_EQ(t.Get("/etc/default/grub"), grub);
+}
+
 TEST(CmdlineEdges, KernelCmdlineFileOptionsGoWhereTheKernelReadsThem) {
   for (auto [before, after] : {
            std::pair{"root=/dev/sda1 quiet -- single\n",
