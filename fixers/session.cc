@@ -243,7 +243,20 @@ std::expected<Request, Error> ParseRequestArgs(const std::vector<std::string>& a
   return ParseRequest(devices, enable, allow);
 }
 
-SessionPlan MakePlan(const Host& host, const Request& request) {
+namespace {
+
+// What RecoverInterrupted did, as progress events.
+void ReportRecovery(const std::vector<Recovery>& recovered, const ProgressFn& progress) {
+  for (const auto& r : recovered) {
+    if (progress) progress({ProgressEvent::Kind::kRecovered, r.message, r.complete});
+  }
+}
+
+}  // namespace
+
+SessionPlan MakePlan(const Host& host, const Request& request, const ProgressFn& progress) {
+  // Inside Apply (lock held, recovery done) this finds nothing unfinished and changes nothing.
+  ReportRecovery(RecoverInterrupted(host), progress);
   SessionPlan plan;
   const FixerOptions& options = request.options;
   if (options.vfio) {
@@ -263,7 +276,8 @@ SessionPlan MakePlan(const Host& host, const Request& request) {
     }
     plan.edits.Append(std::move(*planned));
   }
-  if (auto ok = CheckEditSet(plan.edits); !ok) plan.refusals.push_back({"vmsetup", ok.error()});
+  if (auto ok = CheckEditSet(host, plan.edits); !ok)
+    plan.refusals.push_back({"vmsetup", ok.error()});
   if (plan.refusals.empty()) AddExpectedState(host, request.options, &plan);
   return plan;
 }
@@ -276,6 +290,7 @@ SessionResult Apply(const Host& host, const Request& request, const ApplyOptions
     result.errors.push_back(lock.error());
     return result;
   }
+  ReportRecovery(RecoverInterrupted(host, *lock), options.progress);
   result.plan = MakePlan(host, request);
   Report(options, ProgressEvent::Kind::kPlanned, "");
   if (!result.plan.refusals.empty()) {
@@ -289,7 +304,7 @@ SessionResult Apply(const Host& host, const Request& request, const ApplyOptions
   }
   auto applied = ApplyEditSet(host, result.plan.edits, *lock);
   if (!applied) {
-    result.outcome = Outcome::kFailed;
+    result.outcome = IsRefusal(applied.error()) ? Outcome::kRefused : Outcome::kFailed;
     result.errors.push_back(applied.error());
     return result;
   }
@@ -311,6 +326,7 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
     result.errors.push_back(lock.error());
     return result;
   }
+  ReportRecovery(RecoverInterrupted(host, *lock), options.progress);
   auto undone = UndoTransaction(host, id, *lock);
   if (!undone) {
     const Error& e = undone.error();
@@ -320,11 +336,7 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
       return result;
     }
     result.errors.push_back(e);
-    result.outcome = e.errno_value == EALREADY ||
-                             e.message.find("was changed after") != std::string::npos ||
-                             e.message.find("does not match") != std::string::npos
-                         ? Outcome::kRefused
-                         : Outcome::kFailed;
+    result.outcome = IsRefusal(e) ? Outcome::kRefused : Outcome::kFailed;
     return result;
   }
   result.record = *undone;
@@ -336,7 +348,9 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
   return result;
 }
 
-std::expected<std::vector<TransactionRecord>, Error> History(const Host& host) {
+std::expected<std::vector<TransactionRecord>, Error> History(const Host& host,
+                                                             const ProgressFn& progress) {
+  ReportRecovery(RecoverInterrupted(host), progress);
   return ListTransactions(host);
 }
 

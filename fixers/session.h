@@ -47,9 +47,6 @@ struct SessionPlan {
   bool NothingToDo() const;
 };
 
-// Plans `request` without taking the lock (vmsetup plan, the wizard's review).
-SessionPlan MakePlan(const Host& host, const Request& request);
-
 // Progress of an apply or undo, for a front end to show as it happens.
 struct ProgressEvent {
   enum class Kind {
@@ -61,12 +58,19 @@ struct ProgressEvent {
     kActionFinished,  // `text` is the command line; `ok` says how it ended
     kActionSkipped,   // --no-regenerate: `text` is the command to run by hand
     kWarning,         // something the user should know before the commands run
+    kRecovered,       // an earlier run left a transaction unfinished: `text` says what was
+                      // done about it; `ok` is false when it could not be completed
   };
   Kind kind;
   std::string text;
   bool ok = true;
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
+
+// Plans `request` without taking the lock (vmsetup plan, the wizard's review). Like every
+// entry point here it first finishes what an interrupted run left unfinished (see
+// RecoverInterrupted in fixers/transaction.h), reported as kRecovered events.
+SessionPlan MakePlan(const Host& host, const Request& request, const ProgressFn& progress = {});
 
 enum class Outcome {
   kNothingToDo,   // nothing needed doing (or nothing to undo)
@@ -101,6 +105,7 @@ SessionResult Apply(const Host& host, const Request& request, const ApplyOptions
 SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& options);
 
 // Every recorded transaction, oldest first.
-std::expected<std::vector<TransactionRecord>, Error> History(const Host& host);
+std::expected<std::vector<TransactionRecord>, Error> History(const Host& host,
+                                                             const ProgressFn& progress = {});
 
 }  // namespace vmprep

@@ -56,13 +56,17 @@ Examples:
 
 Exit status:
   0  done, or nothing to do
-  1  refused: a fixer could not plan a file (file:line printed), or undo found a file
-     changed since; nothing was written
+  1  refused: a fixer could not plan a file (file:line printed), a file changed after
+     the plan or (undo) after the transaction, or its record cannot be trusted; nothing
+     was written
   2  apply or undo failed; every file apply had written was restored (the message says
      so, or says exactly what could not be)
   3  bad arguments or cannot run (root unreadable, lock held, no terminal without --yes)
   4  declined at the prompt
   5  the files were written but a post-action (regenerate command) failed: run it by hand
+
+Every command first finishes what an interrupted vmsetup left unfinished (killed, power
+cut): it rolls back an apply, finishes an undo, removes temporary files, and says so.
 See vmsetup(8).)";
 
 int BadArguments(const std::string& message) {
@@ -140,8 +144,8 @@ void PrintPlanJson(const vmprep::SessionPlan& plan) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
-// Prints what an apply or undo does as it happens.
-void PrintProgress(const vmprep::ProgressEvent& e) {
+// Prints what an apply or undo does as it happens (warnings and recoveries to stderr).
+void PrintProgressTo(std::FILE* out, const vmprep::ProgressEvent& e) {
   using Kind = vmprep::ProgressEvent::Kind;
   switch (e.kind) {
     case Kind::kPlanned:
@@ -149,23 +153,28 @@ void PrintProgress(const vmprep::ProgressEvent& e) {
     case Kind::kFileWritten:
       break;
     case Kind::kActionStarted:
-      std::printf("Running: %s\n", e.text.c_str());
+      std::fprintf(out, "Running: %s\n", e.text.c_str());
       break;
     case Kind::kActionOutput:
-      std::printf("  %s\n", e.text.c_str());
+      std::fprintf(out, "  %s\n", e.text.c_str());
       break;
     case Kind::kActionFinished:
-      if (!e.ok) std::printf("Failed: %s\n", e.text.c_str());
+      if (!e.ok) std::fprintf(out, "Failed: %s\n", e.text.c_str());
       break;
     case Kind::kActionSkipped:
-      std::printf("Skipped (--no-regenerate): %s\n", e.text.c_str());
+      std::fprintf(out, "Skipped (--no-regenerate): %s\n", e.text.c_str());
       break;
     case Kind::kWarning:
       std::fprintf(stderr, "vmsetup: warning: %s\n", e.text.c_str());
       break;
+    case Kind::kRecovered:
+      std::fprintf(stderr, "vmsetup: %s%s\n", e.ok ? "" : "RECOVERY INCOMPLETE: ", e.text.c_str());
+      break;
   }
-  std::fflush(stdout);
+  std::fflush(out);
 }
+
+void PrintProgress(const vmprep::ProgressEvent& e) { PrintProgressTo(stdout, e); }
 
 bool Confirm() {
   std::printf("Apply these changes? [y/N] ");
@@ -220,28 +229,7 @@ struct JsonActions {
   }
 };
 
-void PrintProgressToStderr(const vmprep::ProgressEvent& e) {
-  using Kind = vmprep::ProgressEvent::Kind;
-  switch (e.kind) {
-    case Kind::kActionStarted:
-      std::fprintf(stderr, "Running: %s\n", e.text.c_str());
-      break;
-    case Kind::kActionOutput:
-      std::fprintf(stderr, "  %s\n", e.text.c_str());
-      break;
-    case Kind::kActionFinished:
-      if (!e.ok) std::fprintf(stderr, "Failed: %s\n", e.text.c_str());
-      break;
-    case Kind::kActionSkipped:
-      std::fprintf(stderr, "Skipped (--no-regenerate): %s\n", e.text.c_str());
-      break;
-    case Kind::kWarning:
-      std::fprintf(stderr, "vmsetup: warning: %s\n", e.text.c_str());
-      break;
-    default:
-      break;
-  }
-}
+void PrintProgressToStderr(const vmprep::ProgressEvent& e) { PrintProgressTo(stderr, e); }
 
 int PrintResultJson(std::string_view command, const vmprep::SessionResult& r,
                     const JsonActions& ran, int code, const std::string& error = "") {
@@ -280,22 +268,28 @@ int PrintResultJson(std::string_view command, const vmprep::SessionResult& r,
 }
 
 int RunHistory(const vmprep::Host& host, bool json) {
-  auto list = vmprep::History(host);
+  auto list = vmprep::History(host, PrintProgress);
   if (!list) return CannotRun(list.error().ToString());
   if (json) {
     nlohmann::json doc = nlohmann::json::array();
     for (const auto& r : *list) {
-      doc.push_back({{"id", r.id},
-                     {"created", r.created},
-                     {"state", r.state},
-                     {"files", r.files},
-                     {"fixers", r.fixers}});
+      nlohmann::json entry = {{"id", r.id},
+                              {"created", r.created},
+                              {"state", r.state},
+                              {"files", r.files},
+                              {"fixers", r.fixers}};
+      if (!r.problem.empty()) entry["problem"] = r.problem;
+      doc.push_back(std::move(entry));
     }
     std::printf("%s\n", doc.dump(2).c_str());
     return kExitOk;
   }
   if (list->empty()) std::printf("No transactions recorded.\n");
   for (const auto& r : *list) {
+    if (!r.problem.empty()) {
+      std::printf("%s  corrupt: %s\n", r.id.c_str(), r.problem.c_str());
+      continue;
+    }
     std::string fixers = vmprep::Join(r.fixers, ","), files = vmprep::Join(r.files, " ");
     std::printf("%s  %s  %-11s %s  %s\n", r.id.c_str(), r.created.substr(0, 19).c_str(),
                 r.state.c_str(), fixers.c_str(), files.c_str());
@@ -358,8 +352,10 @@ int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes,
                          {.regenerate = regenerate, .confirm = confirm, .progress = PrintProgress});
   switch (r.outcome) {
     case vmprep::Outcome::kRefused:
-      PrintPlanText(r.plan);
+      // A fixer refused to plan (the plan says which), or apply refused what it found.
+      if (r.errors.empty()) PrintPlanText(r.plan);
       PrintRefusals(r.plan);
+      PrintErrors(r, "refused: ");
       std::fprintf(stderr, "vmsetup: nothing applied\n");
       break;
     case vmprep::Outcome::kNothingToDo:
@@ -385,7 +381,7 @@ int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes,
 }
 
 int RunPlan(const vmprep::Host& host, const vmprep::Request& request, bool json) {
-  vmprep::SessionPlan plan = vmprep::MakePlan(host, request);
+  vmprep::SessionPlan plan = vmprep::MakePlan(host, request, PrintProgress);
   if (json) {
     PrintPlanJson(plan);
   } else {
