@@ -3,19 +3,22 @@
 #   ./build.sh vmcheck [ARGS...]   install what is missing, build, run vmcheck on this host
 #   ./build.sh test                install what is missing, build, run the whole test suite
 #   ./build.sh iso                 install what is missing, build, make build/iso/vmprep-live.iso
+#   ./build.sh deb [DIR]           install what is missing, build the Debian package in DIR
+#                                  (default build-deb; configured with prefix /usr)
 set -eu
 cd "$(dirname "$0")"
 
 # Debian packages the build needs, and the ones the tests need on top.
 BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libncurses-dev
-  libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
-  libfmt-dev libgtest-dev libgmock-dev"
+  libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev zlib1g-dev libzstd-dev liblzma-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev scdoc nettle-dev"
 # The live ISO (iso/build-iso.sh): GRUB for BIOS and UEFI, the ISO tools, the live userland.
 ISO_DEPS="grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools dosfstools busybox-static
   kmod cpio zstd pci.ids file"
 TEST_DEPS="kmod shellcheck clang-format python3 tmux xz-utils pciutils bsdutils qemu-system-x86
   busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml
-  $ISO_DEPS ovmf fdisk"
+  man-db bash-completion zsh fish prometheus python3-prometheus-client python3-jsonschema
+  ansible-core dpkg-dev file $ISO_DEPS ovmf fdisk"
 
 install_missing() {
   missing=""
@@ -42,6 +45,20 @@ build() {
   cmake --build build -j "$jobs" >&2
 }
 
+# The Debian package: its own tree configured for /usr (paths are baked into the units and
+# scripts), only the targets the package holds, then CPack (dpkg-shlibdeps for Depends).
+build_deb() {
+  dir=$1
+  jobs=$(nproc 2>/dev/null || echo 2)
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+      -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >&2
+  fi
+  cmake --build "$dir" -j "$jobs" --target vmcheck vmsetup man >&2
+  (cd "$dir" && cpack -G DEB >&2)
+  ls "$dir"/vmprep_*.deb
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -65,8 +82,13 @@ case "$cmd" in
     mkdir -p build/iso
     exec sh iso/build-iso.sh build build/iso/vmprep-live.iso
     ;;
+  deb)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_DEPS dpkg-dev file
+    build_deb "${1:-build-deb}"
+    ;;
   *)
-    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test | ./build.sh iso" >&2
+    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test | ./build.sh iso | ./build.sh deb [DIR]" >&2
     exit 2
     ;;
 esac

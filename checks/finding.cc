@@ -30,6 +30,20 @@ Finding& AddFinding(std::vector<Finding>& out, std::string_view check, std::stri
   return f;
 }
 
+void Finding::SetFix(std::string_view fixer_id, std::vector<std::string> args) {
+  fixer = std::string(fixer_id);
+  vmsetup_args = std::move(args);
+}
+
+void Finding::SetPending(std::string summary_text, std::string still_to_do) {
+  severity = Severity::kWarn;
+  pending = true;
+  summary = std::move(summary_text);
+  hint = std::move(still_to_do);
+  fixer.clear();
+  vmsetup_args.clear();
+}
+
 Severity WorstSeverity(const std::vector<Finding>& findings) {
   Severity worst = Severity::kSkip;
   for (const auto& f : findings) {

@@ -23,6 +23,19 @@ struct Finding {
   std::string hint;     // the exact change that mends it; empty on pass
   std::vector<Evidence> evidence;
   std::string fixer;  // id of the fixer that can mend it, or empty
+  // The vmsetup request that mends it ({"--enable", "iommu"}); set with `fixer`. A test
+  // holds every such finding to it: the plan is non-empty, and after apply the finding
+  // passes or is pending.
+  std::vector<std::string> vmsetup_args;
+  // Configured but not yet in effect: a regenerate command and/or a reboot is still to come
+  // (the hint names them). Always a warning, never with a fixer: planning again would do
+  // nothing.
+  bool pending = false;
+
+  // Names the fixer and the request that mend this finding.
+  void SetFix(std::string_view fixer_id, std::vector<std::string> args);
+  // Marks the finding pending: a warning whose hint is what is still to do.
+  void SetPending(std::string summary_text, std::string still_to_do);
 };
 
 // Appends a finding "<check>.<name>" and returns it for evidence, hint and fixer.

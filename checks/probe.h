@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +40,12 @@ class Probe {
 
 // Every probe, in report order. Explicit table: adding a probe means adding it here.
 std::vector<std::unique_ptr<Probe>> MakeAllProbes();
+
+// Runs the probes in report order: all of them, or those named in `only`; the guest probe
+// only with context.guest, and then none of the host's. Evidence repeated within a finding
+// is shown once. `checks_run`, when given, receives the names of the checks that ran.
+std::vector<Finding> RunProbes(const Host& host, const ProbeContext& context,
+                               const std::set<std::string, std::less<>>& only = {},
+                               std::vector<std::string>* checks_run = nullptr);
 
 }  // namespace vmprep

@@ -1,5 +1,8 @@
 /// The explicit table of probes, in report order.
+#include <algorithm>
+
 #include "checks/probe.h"
+#include "checks/probes/guest.h"
 #include "checks/probes/hugepages.h"
 #include "checks/probes/iommu.h"
 #include "checks/probes/isolation.h"
@@ -27,6 +30,30 @@ std::vector<std::unique_ptr<Probe>> MakeAllProbes() {
   probes.push_back(std::make_unique<QemuHostProbe>());
   probes.push_back(std::make_unique<GuestProbe>());
   return probes;
+}
+
+std::vector<Finding> RunProbes(const Host& host, const ProbeContext& context,
+                               const std::set<std::string, std::less<>>& only,
+                               std::vector<std::string>* checks_run) {
+  std::vector<Finding> out;
+  for (const auto& p : MakeAllProbes()) {
+    if (!only.empty() && !only.contains(p->Name())) continue;
+    // --guest checks the VM from inside; the host checks do not apply there.
+    if (context.guest != (p->Name() == "guest")) continue;
+    if (checks_run) checks_run->emplace_back(p->Name());
+    for (auto& f : p->Run(host, context)) {
+      std::vector<Evidence> unique;
+      for (auto& e : f.evidence) {
+        bool seen = std::any_of(unique.begin(), unique.end(), [&](const Evidence& u) {
+          return u.path == e.path && u.value == e.value;
+        });
+        if (!seen) unique.push_back(std::move(e));
+      }
+      f.evidence = std::move(unique);
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
 }
 
 }  // namespace vmprep

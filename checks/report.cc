@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "system/facts.h"
 #include "system/pci_scan.h"
 #include "system/system_info.h"
@@ -83,8 +84,9 @@ std::vector<DeviceSummary> CollectDevices(const SystemFacts& facts) {
   return devices;
 }
 
-int ExitCodeFor(const std::vector<Finding>& findings) {
-  switch (WorstSeverity(findings)) {
+namespace {
+int ExitCodeForSeverity(Severity worst) {
+  switch (worst) {
     case Severity::kFail:
       return 2;
     case Severity::kWarn:
@@ -93,6 +95,22 @@ int ExitCodeFor(const std::vector<Finding>& findings) {
       return 0;
   }
 }
+}  // namespace
+
+int ExitCodeFor(const std::vector<Finding>& findings) {
+  return ExitCodeForSeverity(WorstSeverity(findings));
+}
+
+Severity WorstUnaccepted(const Report& report) {
+  Severity worst = Severity::kSkip;
+  for (const auto& f : report.findings) {
+    if (report.AcceptanceOf(f) != nullptr) continue;
+    if (SeverityRank(f.severity) > SeverityRank(worst)) worst = f.severity;
+  }
+  return worst;
+}
+
+int ReportExitCode(const Report& report) { return ExitCodeForSeverity(WorstUnaccepted(report)); }
 
 std::string RenderText(const Report& report, const TextOptions& options) {
   const HostInfo& h = report.host;
@@ -120,14 +138,32 @@ std::string RenderText(const Report& report, const TextOptions& options) {
     }
     std::string label = std::string(SeverityName(f.severity));
     std::transform(label.begin(), label.end(), label.begin(), [](char c) { return c - 32; });
-    out += fmt::format("  {}  {}  ({})\n", paint(f.severity, label), f.summary, f.id);
+    const Acceptance* accepted = report.AcceptanceOf(f);
+    out += fmt::format("  {}  {}  ({}{})\n", paint(f.severity, label), f.summary, f.id,
+                       accepted ? ", accepted" : "");
     for (const auto& e : f.evidence) out += fmt::format("        seen: {}: {}\n", e.path, e.value);
-    if (!f.hint.empty()) out += fmt::format("        fix:  {}\n", f.hint);
-    if (!f.fixer.empty()) out += fmt::format("        vmsetup can do this: fixer {}\n", f.fixer);
+    // Hints can be long; a report is read in a terminal.
+    if (!f.hint.empty()) out += Wrap(f.hint, 100, "        fix:  ", "              ");
+    if (!f.fixer.empty()) {
+      out += fmt::format("        vmsetup can do this: vmsetup plan {}  (fixer {})\n",
+                         Join(f.vmsetup_args, " "), f.fixer);
+    }
+    if (accepted) {
+      out += fmt::format("        accepted: {} ({}); not counted in the exit status\n",
+                         accepted->reason, accepted->source);
+    }
   }
-  out += fmt::format("\n{} pass, {} note, {} warn, {} fail, {} skipped\n", counts[Severity::kPass],
+  out += fmt::format("\n{} pass, {} note, {} warn, {} fail, {} skipped", counts[Severity::kPass],
                      counts[Severity::kNote], counts[Severity::kWarn], counts[Severity::kFail],
                      counts[Severity::kSkip]);
+  if (!report.accepted.empty()) out += fmt::format("; {} accepted", report.accepted.size());
+  out += "\n";
+  if (!report.stale.empty()) {
+    out += "Stale acceptances (nothing left to accept; remove them):\n";
+    for (const auto& s : report.stale) {
+      out += fmt::format("  {} ({}): {}\n", s.acceptance.id, s.acceptance.source, s.why);
+    }
+  }
   return out;
 }
 
@@ -155,9 +191,36 @@ std::string RenderJson(const Report& report) {
                             {"summary", f.summary},
                             {"hint", f.hint},
                             {"evidence", std::move(evidence)},
-                            {"fixer", f.fixer.empty() ? Json(nullptr) : Json(f.fixer)}});
+                            {"fixer", f.fixer.empty() ? Json(nullptr) : Json(f.fixer)},
+                            {"vmsetup_args", f.vmsetup_args},
+                            {"pending", f.pending}});
+    const Acceptance* a = report.AcceptanceOf(f);
+    findings.back()["accepted"] =
+        a ? Json{{"reason", a->reason}, {"source", a->source}} : Json(nullptr);
   }
   doc["findings"] = std::move(findings);
+  Json stale = Json::array();
+  for (const auto& s : report.stale) {
+    stale.push_back(Json{{"id", s.acceptance.id},
+                         {"reason", s.acceptance.reason},
+                         {"source", s.acceptance.source},
+                         {"why", s.why}});
+  }
+  doc["stale_accepts"] = std::move(stale);
+  // Counts of the findings that are not accepted, as the exit code judges them.
+  std::map<Severity, int> by_severity;
+  for (const auto& f : report.findings) {
+    if (!report.AcceptanceOf(f)) ++by_severity[f.severity];
+  }
+  Json counts = Json::object();
+  for (Severity sev :
+       {Severity::kPass, Severity::kNote, Severity::kWarn, Severity::kFail, Severity::kSkip}) {
+    counts[std::string(SeverityName(sev))] = by_severity[sev];
+  }
+  counts["accepted"] = report.accepted.size();
+  doc["summary"] = Json{{"worst", SeverityName(WorstUnaccepted(report))},
+                        {"exit_code", ReportExitCode(report)},
+                        {"counts", std::move(counts)}};
   Json devices = Json::array();
   for (const auto& d : report.devices) {
     devices.push_back(

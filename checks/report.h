@@ -1,9 +1,11 @@
 // Report: what vmcheck prints, as text for people and JSON for scripts.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
+#include "checks/accept.h"
 #include "checks/finding.h"
 #include "core/host.h"
 
@@ -34,6 +36,16 @@ struct Report {
   HostInfo host;
   std::vector<Finding> findings;
   std::vector<DeviceSummary> devices;
+  std::vector<std::string> checks;  // the checks that ran, in order
+  // Acceptances (checks/accept.h): by id, of findings reported as note, warn or fail; and those
+  // whose finding is no longer reported or now passes.
+  std::map<std::string, Acceptance, std::less<>> accepted;
+  std::vector<StaleAcceptance> stale;
+
+  const Acceptance* AcceptanceOf(const Finding& f) const {
+    auto it = accepted.find(f.id);
+    return it == accepted.end() ? nullptr : &it->second;
+  }
 };
 
 class SystemFacts;
@@ -51,6 +63,10 @@ std::string RenderJson(const Report& report);
 
 // 0: only pass/note/skip; 1: worst is warn; 2: worst is fail.
 int ExitCodeFor(const std::vector<Finding>& findings);
+// The same over the findings that are not accepted.
+int ReportExitCode(const Report& report);
+// The worst severity among the findings that are not accepted (kSkip when none).
+Severity WorstUnaccepted(const Report& report);
 inline constexpr int kExitCouldNotRun = 3;
 
 }  // namespace vmprep

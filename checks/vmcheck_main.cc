@@ -5,11 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "checks/accept.h"
 #include "checks/groups_report.h"
+#include "checks/monitoring.h"
 #include "checks/probe.h"
 #include "checks/report.h"
 #include "system/accounts.h"
@@ -19,12 +22,68 @@
 namespace {
 
 constexpr const char* kUsageHint =
-    "usage: vmcheck [--json] [--quiet] [--root DIR] [--only CHECK]... [--list] "
-    "(see 'vmcheck --help')";
+    "usage: vmcheck [--json | --format FORMAT] [--output FILE] [--quiet] [--root DIR] "
+    "[--only CHECK]... [--accept ID]... [--list] (see 'vmcheck --help')";
+
+constexpr const char* kFooter = R"(
+Examples:
+  vmcheck                           report on this machine (text; colour on a terminal)
+  vmcheck -q                        only what is not a pass
+  vmcheck --only vfio --device 0000:01:00.0
+                                    is this device ready to be passed through?
+  vmcheck groups                    the IOMMU groups and their devices, as lspci names them
+  vmcheck --json | jq '.findings[] | select(.severity == "fail")'
+  vmcheck --format prometheus --output /var/lib/prometheus/node-exporter/vmprep.prom
+                                    for node_exporter's textfile collector (written atomically)
+  vmcheck --format nagios           a monitoring-plugin line with perfdata, exit 0/1/2/3
+  vmcheck --accept 'qemu.ovmf=no UEFI guests on this host'
+  vmcheck --root /mnt               judge a system mounted at /mnt (or a captured tree)
+
+Accepted findings: /etc/vmprep/accept.conf lists "ID REASON" lines (# comments). An accepted
+finding still prints, marked, with its reason, but does not count toward the exit status; an
+accepted id that is no longer reported (or now passes) is listed as stale.
+
+Exit status: 0 all pass (notes and skips allowed), 1 warnings, 2 failures, 3 could not run.
+See vmcheck(8) and vmprep-report(5) for every finding id and what mends it.)";
+
+// Set once the format is known, so that errors read as a monitoring plugin's.
+bool g_nagios = false;
 
 int CouldNotRun(const std::string& message) {
+  if (g_nagios) {
+    std::string line = vmprep::NagiosUnknown("vmcheck: " + message);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
   std::fprintf(stderr, "vmcheck: %s\n%s\n", message.c_str(), kUsageHint);
   return vmprep::kExitCouldNotRun;
+}
+
+// --format nagios asked anywhere on the command line (even when the rest does not parse).
+bool AsksNagios(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--format=nagios" ||
+        (a == "--format" && i + 1 < argc && std::string_view(argv[i + 1]) == "nagios")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Writes `text` to `path` (relative to the working directory) atomically through the Host
+// seam rooted at "/": a collector reading the file sees the old or the new one, never half.
+std::string WriteOutput(const std::string& path, const std::string& text) {
+  std::string absolute = path;
+  if (!path.starts_with('/')) {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return "--output: cannot tell the working directory";
+    absolute = std::string(cwd) + "/" + path;
+  }
+  auto root = vmprep::Host::Open("/", "/");
+  if (!root) return root.error().ToString();
+  auto written = root->WriteAtomic(vmprep::Root::kConfig, absolute, text, {.mode = 0644});
+  if (!written) return fmt::format("--output {}: {}", path, written.error().ToString());
+  return "";
 }
 
 bool WantColor() {
@@ -43,9 +102,13 @@ int main(int argc, char** argv) {
       "with the evidence and the exact fix.\n"
       "Exit status: 0 all pass (notes and skips allowed), 1 warnings, 2 failures, 3 could not run.",
       "vmcheck"};
+  app.footer(kFooter);
+  g_nagios = AsksNagios(argc, argv);
   std::string root, runtime_root, config_root, user;
   std::vector<std::string> only;
   std::vector<std::string> devices;
+  std::vector<std::string> accept_args;
+  std::string format, output;
   bool json = false, list = false, quiet = false, version = false, guest = false;
   app.add_option("--root", root, "Both roots: a captured or mounted system instead of /");
   app.add_option("--runtime-root", runtime_root, "Where /sys, /proc and /dev are read (default /)");
@@ -58,7 +121,14 @@ int main(int argc, char** argv) {
                  "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
   app.add_flag("--guest", guest,
                "Run inside a VM: check the guest's virtio drivers instead of the host");
-  app.add_flag("--json", json, "Print one JSON document (schema vmprep.report/1)");
+  app.add_flag("--json", json, "Print one JSON document (schema vmprep.report/1); --format json");
+  app.add_option("--format", format,
+                 "text (default), json, prometheus (node_exporter textfile), nagios (plugin line)")
+      ->check(CLI::IsMember({"text", "json", "prometheus", "nagios"}));
+  app.add_option("-o,--output", output,
+                 "Write the report to FILE atomically (temp file + rename) instead of stdout");
+  app.add_option("--accept", accept_args,
+                 "Accept finding ID (ID or ID=REASON; repeatable), as in /etc/vmprep/accept.conf");
   app.add_flag("--list", list, "List the checks, one line each");
   app.add_flag("-q,--quiet", quiet, "Print only findings that are not pass");
   app.add_flag("-V,--version", version, "Print the version");
@@ -79,6 +149,16 @@ int main(int argc, char** argv) {
   if (version) {
     std::printf("vmcheck %s\n", VMPREP_VERSION);
     return 0;
+  }
+  if (json && !format.empty() && format != "json")
+    return CouldNotRun(fmt::format("--json and --format {} contradict each other", format));
+  if (json) format = "json";
+  if (format.empty()) format = "text";
+  std::vector<vmprep::Acceptance> acceptances;
+  for (const auto& a : accept_args) {
+    auto parsed = vmprep::ParseAcceptArgument(a);
+    if (!parsed) return CouldNotRun(parsed.error().ToString());
+    acceptances.push_back(std::move(*parsed));
   }
 
   auto probes = vmprep::MakeAllProbes();
@@ -103,15 +183,30 @@ int main(int argc, char** argv) {
   auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
   if (!host) return CouldNotRun(fmt::format("cannot use root {}", host.error().ToString()));
 
+  auto emit = [&](const std::string& text, int code) {
+    if (output.empty()) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      return code;
+    }
+    if (std::string error = WriteOutput(output, text); !error.empty()) return CouldNotRun(error);
+    return code;
+  };
+
   if (groups->parsed()) {
+    if (format != "text" && format != "json")
+      return CouldNotRun(fmt::format("vmcheck groups prints text or json, not {}", format));
     auto scan = vmprep::ScanPci(*host);
     if (!scan) return CouldNotRun(scan.error().ToString());
     vmprep::PciNames names;
-    std::string text =
-        json ? vmprep::RenderGroupsJson(*scan, names) : vmprep::RenderGroupsText(*scan, names);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return 0;
+    return emit(format == "json" ? vmprep::RenderGroupsJson(*scan, names)
+                                 : vmprep::RenderGroupsText(*scan, names),
+                0);
   }
+
+  // The administrator's accepted findings first, then --accept (which wins for the same id).
+  auto from_file = vmprep::ReadAcceptConf(*host);
+  if (!from_file) return CouldNotRun(from_file.error().ToString());
+  acceptances.insert(acceptances.begin(), from_file->begin(), from_file->end());
 
   vmprep::ProbeContext context;
   context.guest = guest;
@@ -127,17 +222,19 @@ int main(int argc, char** argv) {
   vmprep::Report report;
   context.facts = std::make_shared<vmprep::SystemFacts>(*host);
   report.host = vmprep::CollectHostInfo(*context.facts);
-  for (const auto& p : probes) {
-    if (!wanted.empty() && !wanted.contains(p->Name())) continue;
-    // --guest checks the VM from inside; the host checks do not apply there.
-    if (guest != (p->Name() == "guest")) continue;
-    auto findings = p->Run(*host, context);
-    report.findings.insert(report.findings.end(), findings.begin(), findings.end());
-  }
+  report.findings = vmprep::RunProbes(*host, context, wanted, &report.checks);
   report.devices = vmprep::CollectDevices(*context.facts);
+  vmprep::ApplyAcceptances(acceptances, &report);
 
-  std::string text = json ? vmprep::RenderJson(report)
-                          : vmprep::RenderText(report, {.color = WantColor(), .quiet = quiet});
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return vmprep::ExitCodeFor(report.findings);
+  std::string text;
+  if (format == "json") {
+    text = vmprep::RenderJson(report);
+  } else if (format == "prometheus") {
+    text = vmprep::RenderPrometheus(report, static_cast<std::int64_t>(std::time(nullptr)));
+  } else if (format == "nagios") {
+    text = vmprep::RenderNagios(report);
+  } else {
+    text = vmprep::RenderText(report, {.color = output.empty() && WantColor(), .quiet = quiet});
+  }
+  return emit(text, vmprep::ReportExitCode(report));
 }

@@ -67,6 +67,12 @@ FileInfo ToInfo(const struct stat& st) {
     case S_IFBLK:
       info.type = FileType::kBlockDevice;
       break;
+    case S_IFIFO:
+      info.type = FileType::kFifo;
+      break;
+    case S_IFSOCK:
+      info.type = FileType::kSocket;
+      break;
     default:
       info.type = FileType::kOther;
       break;
@@ -76,6 +82,7 @@ FileInfo ToInfo(const struct stat& st) {
   info.gid = st.st_gid;
   info.size = static_cast<std::uint64_t>(st.st_size);
   info.rdev = st.st_rdev;
+  info.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
   return info;
 }
 
@@ -99,7 +106,62 @@ std::expected<std::string, Error> ReadAll(int fd, std::string_view path, std::si
   return out;
 }
 
+Error NotRegular(std::string_view path, FileType type) {
+  return Error{std::string(path), 0,
+               fmt::format("is a {}, expected a regular file; vmprep reads and edits only "
+                           "regular files",
+                           FileTypeName(type)),
+               type == FileType::kDirectory ? EISDIR : 0};
+}
+
+constexpr std::string_view kTempInfix = ".vmprep-";
+
+// fsync of the directory `dir` (an O_PATH descriptor) so that a new, renamed or removed entry
+// in it survives a crash. `path` names the entry changed, for the error.
+std::expected<void, Error> SyncDir(int dir, std::string_view path, int injected) {
+  if (injected != 0) return std::unexpected(SysError(path, "cannot sync directory", injected));
+  // The directory fd is O_PATH; open it for reading to fsync it.
+  int dfd = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return std::unexpected(SysError(path, "cannot open directory to sync", errno));
+  Fd d(dfd);
+  if (::fsync(d.get()) != 0) return std::unexpected(SysError(path, "cannot sync directory", errno));
+  return {};
+}
+
 }  // namespace
+
+std::string_view FileTypeName(FileType type) {
+  switch (type) {
+    case FileType::kRegular:
+      return "regular file";
+    case FileType::kDirectory:
+      return "directory";
+    case FileType::kSymlink:
+      return "symbolic link";
+    case FileType::kCharDevice:
+      return "character device";
+    case FileType::kBlockDevice:
+      return "block device";
+    case FileType::kFifo:
+      return "FIFO (named pipe)";
+    case FileType::kSocket:
+      return "socket";
+    case FileType::kOther:
+      break;
+  }
+  return "file of unknown type";
+}
+
+bool IsTempFileOf(std::string_view entry, std::string_view name) {
+  // ".NAME.vmprep-XXXXXXXX", as WriteAtomic names them.
+  const std::size_t prefix = 1 + name.size() + kTempInfix.size();
+  if (entry.size() != prefix + 8 || entry.front() != '.' || entry.substr(1, name.size()) != name ||
+      entry.substr(1 + name.size(), kTempInfix.size()) != kTempInfix) {
+    return false;
+  }
+  return std::all_of(entry.begin() + static_cast<std::ptrdiff_t>(prefix), entry.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 Fd& Fd::operator=(Fd&& other) noexcept {
   if (this != &other) {
@@ -130,11 +192,16 @@ std::expected<Host, Error> Host::Open(const std::string& runtime_root,
   host.config_path_ = config_root;
   host.runtime_fd_ = *runtime;
   host.config_fd_ = *config;
-  struct stat real_root {
-  }, given{};
-  host.live_runtime_ = ::stat("/", &real_root) == 0 &&
-                       ::fstat(host.runtime_fd_->get(), &given) == 0 &&
-                       real_root.st_dev == given.st_dev && real_root.st_ino == given.st_ino;
+  struct stat real_root {};
+  bool have_root = ::stat("/", &real_root) == 0;
+  auto is_slash = [&](int fd) {
+    struct stat given {};
+    return have_root && ::fstat(fd, &given) == 0 && real_root.st_dev == given.st_dev &&
+           real_root.st_ino == given.st_ino;
+  };
+  host.runtime_is_slash_ = is_slash(host.runtime_fd_->get());
+  host.config_is_slash_ = is_slash(host.config_fd_->get());
+  host.live_runtime_ = host.runtime_is_slash_;
   return host;
 }
 
@@ -185,17 +252,25 @@ std::expected<Fd, Error> Host::OpenParent(Root root, std::string_view path,
 
 std::expected<std::string, Error> Host::Read(Root root, std::string_view path,
                                              std::size_t max_bytes) const {
+  if (int err = Fault("read", path)) return std::unexpected(SysError(path, "cannot read", err));
+  // Look before opening for reading: opening a device can have side effects, a socket
+  // cannot be opened, and a FIFO reads as empty (or blocks).
+  auto node = OpenIn(root, path, O_PATH);
+  if (!node) return std::unexpected(node.error());
+  struct stat st {};
+  if (::fstat(node->get(), &st) != 0) return std::unexpected(SysError(path, "cannot stat", errno));
+  if (!S_ISREG(st.st_mode)) return std::unexpected(NotRegular(path, ToInfo(st).type));
   auto fd = OpenIn(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (!fd) return std::unexpected(fd.error());
-  struct stat st {};
-  if (::fstat(fd->get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return std::unexpected(Error{std::string(path), 0, "is a directory, expected a file", EISDIR});
-  }
+  // Replaced in between? Read only what is still a regular file.
+  if (::fstat(fd->get(), &st) != 0) return std::unexpected(SysError(path, "cannot stat", errno));
+  if (!S_ISREG(st.st_mode)) return std::unexpected(NotRegular(path, ToInfo(st).type));
   return ReadAll(fd->get(), path, max_bytes);
 }
 
 std::expected<std::string, Error> Host::ReadRecords(Root root, std::string_view path,
                                                     std::size_t max_bytes) const {
+  if (int err = Fault("read", path)) return std::unexpected(SysError(path, "cannot read", err));
   auto fd = OpenIn(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (!fd) return std::unexpected(fd.error());
   struct stat st {};
@@ -218,6 +293,7 @@ std::expected<std::string, Error> Host::ReadRecords(Root root, std::string_view 
 }
 
 std::expected<std::vector<std::string>, Error> Host::List(Root root, std::string_view path) const {
+  if (int err = Fault("list", path)) return std::unexpected(SysError(path, "cannot list", err));
   auto fd = OpenIn(root, path, O_RDONLY | O_DIRECTORY);
   if (!fd) return std::unexpected(fd.error());
   DIR* dir = ::fdopendir(fd->get());
@@ -237,6 +313,8 @@ std::expected<std::vector<std::string>, Error> Host::List(Root root, std::string
 }
 
 std::expected<std::string, Error> Host::ReadLink(Root root, std::string_view path) const {
+  if (int err = Fault("readlink", path))
+    return std::unexpected(SysError(path, "cannot read link", err));
   std::string name;
   auto dir = OpenParent(root, path, &name);
   if (!dir) return std::unexpected(dir.error());
@@ -283,7 +361,104 @@ std::expected<std::string, Error> Host::Resolve(Root root, std::string_view path
   return joined();
 }
 
+std::expected<WriteTarget, Error> Host::ResolveForWrite(Root root, std::string_view path) const {
+  // Components still to walk, each with the symbolic link whose target it came from (-1: the
+  // path as given), so that a refusal names the link the user can see.
+  struct Link {
+    std::string path, target;
+  };
+  std::vector<Link> links;
+  std::deque<std::pair<std::string, int>> todo;
+  for (auto& c : Components(path)) todo.emplace_back(std::move(c), -1);
+  std::vector<std::string> done;
+  auto joined = [&done] {
+    std::string s;
+    for (const auto& d : done) s += "/" + d;
+    return s.empty() ? std::string("/") : s;
+  };
+  auto refuse = [](std::string where, std::string message) {
+    return std::unexpected(Error{std::move(where), 0, std::move(message), 0});
+  };
+  const bool slash = root == Root::kConfig ? config_is_slash_ : runtime_is_slash_;
+  WriteTarget out;
+  while (!todo.empty()) {
+    auto [c, from] = std::move(todo.front());
+    todo.pop_front();
+    if (c == ".") continue;
+    if (c == "..") {
+      if (done.empty()) {
+        if (from < 0) return refuse(std::string(path), "'..' climbs above the root");
+        return refuse(links[from].path,
+                      fmt::format("is a symbolic link to {}, which leads out of the {} root "
+                                  "({}): its '..' climb above it",
+                                  links[from].target, root == Root::kConfig ? "config" : "runtime",
+                                  root_path(root)));
+      }
+      done.pop_back();
+      continue;
+    }
+    done.push_back(c);
+    const bool last = todo.empty();
+    auto info = LStat(root, joined());
+    if (!info) {
+      if (info.error().errno_value != ENOENT) return std::unexpected(info.error());
+      if (from >= 0) {
+        return refuse(links[from].path,
+                      fmt::format("is a symbolic link to {}, which does not exist inside the {} "
+                                  "root ({})",
+                                  links[from].target, root == Root::kConfig ? "config" : "runtime",
+                                  root_path(root)));
+      }
+      // Missing from here on: what is left will be created, as plain names.
+      for (auto& [rest, rest_from] : todo) {
+        if (rest == "." || rest == "..") {
+          return refuse(std::string(path), "expected a plain path (no '.' or '..' components)");
+        }
+        done.push_back(std::move(rest));
+      }
+      out.path = joined();
+      out.exists = false;
+      return out;
+    }
+    if (info->type == FileType::kSymlink) {
+      if (links.size() >= 40) {
+        return std::unexpected(
+            Error{std::string(path), 0, "too many levels of symbolic links", ELOOP});
+      }
+      auto target = ReadLink(root, joined());
+      if (!target) return std::unexpected(target.error());
+      if (last && from < 0) out.is_link = true;
+      links.push_back({joined(), *target});
+      const int index = static_cast<int>(links.size()) - 1;
+      if (!target->empty() && target->front() == '/' && !slash) {
+        return refuse(joined(), fmt::format("is a symbolic link to {}, an absolute path: "
+                                            "inside the {} root ({}) it names another file "
+                                            "than outside it; vmprep does not write through it "
+                                            "(make the link relative, or run on that system)",
+                                            *target, root == Root::kConfig ? "config" : "runtime",
+                                            root_path(root)));
+      }
+      done.pop_back();
+      if (!target->empty() && target->front() == '/') done.clear();
+      auto parts = Components(*target);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.emplace_front(*it, index);
+      continue;
+    }
+    if (!last && info->type != FileType::kDirectory) {
+      return refuse(joined(),
+                    fmt::format("is a {}, expected a directory", FileTypeName(info->type)));
+    }
+    if (last && info->type != FileType::kRegular) {
+      return std::unexpected(Error{joined(), 0, NotRegular(joined(), info->type).message, 0});
+    }
+  }
+  out.path = joined();
+  out.exists = true;
+  return out;
+}
+
 std::expected<FileInfo, Error> Host::Stat(Root root, std::string_view path) const {
+  if (int err = Fault("stat", path)) return std::unexpected(SysError(path, "cannot stat", err));
   auto fd = OpenIn(root, path, O_PATH);
   if (!fd) return std::unexpected(fd.error());
   struct stat st {};
@@ -293,6 +468,7 @@ std::expected<FileInfo, Error> Host::Stat(Root root, std::string_view path) cons
 
 std::expected<FileInfo, Error> Host::LStat(Root root, std::string_view path) const {
   if (Relative(path) == ".") return Stat(root, path);
+  if (int err = Fault("stat", path)) return std::unexpected(SysError(path, "cannot stat", err));
   std::string name;
   auto dir = OpenParent(root, path, &name);
   if (!dir) return std::unexpected(dir.error());
@@ -306,6 +482,7 @@ std::expected<FileInfo, Error> Host::LStat(Root root, std::string_view path) con
 bool Host::Exists(Root root, std::string_view path) const { return LStat(root, path).has_value(); }
 
 std::expected<Fd, Error> Host::OpenFile(Root root, std::string_view path, int flags) const {
+  if (int err = Fault("open", path)) return std::unexpected(SysError(path, "cannot open", err));
   return OpenIn(root, path, flags);
 }
 
@@ -326,9 +503,11 @@ std::expected<void, Error> Host::MakeDirs(Root root, std::string_view path, mode
     if (!dir) return std::unexpected(dir.error());
     if (int err = Fault("mkdir", sofar))
       return std::unexpected(SysError(sofar, "cannot create directory", err));
-    if (::mkdirat(dir->get(), name.c_str(), mode) != 0 && errno != EEXIST) {
+    if (::mkdirat(dir->get(), name.c_str(), mode) != 0) {
+      if (errno == EEXIST) continue;  // made meanwhile; Stat above saw nothing
       return std::unexpected(SysError(sofar, "cannot create directory", errno));
     }
+    if (auto synced = SyncDir(dir->get(), sofar, Fault("fsync-dir", sofar)); !synced) return synced;
   }
   return {};
 }
@@ -339,7 +518,9 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   // Write through a symlink to its target (inside the root), as editors do, so that a
   // /etc/sysconfig/grub -> ../default/grub link stays a link.
   std::string target(path);
-  if (auto lst = LStat(root, path); lst && lst->type == FileType::kSymlink) {
+  auto lst = LStat(root, path);
+  if (!lst && lst.error().errno_value != ENOENT) return std::unexpected(lst.error());
+  if (lst && lst->type == FileType::kSymlink) {
     auto resolved = Resolve(root, path);
     if (!resolved) return std::unexpected(resolved.error());
     target = *resolved;
@@ -351,7 +532,7 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   std::string tmp;
   int fd = -1;
   for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
-    tmp = fmt::format(".{}.vmprep-{:08x}", name, rd());
+    tmp = fmt::format(".{}{}{:08x}", name, kTempInfix, rd());
     fd = ::openat(dir->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                   0600);
     if (fd < 0 && errno != EEXIST)
@@ -382,6 +563,10 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   if ((options.uid || options.gid) && ::fchown(file.get(), uid, gid) != 0)
     return fail("cannot set owner");
   if (::fchmod(file.get(), options.mode) != 0) return fail("cannot set mode");
+  if (int err = Fault("fsync", target)) {
+    errno = err;
+    return fail("cannot sync");
+  }
   if (::fsync(file.get()) != 0) return fail("cannot sync");
   if (int err = Fault("rename", target)) {
     errno = err;
@@ -389,14 +574,7 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   }
   if (::renameat(dir->get(), tmp.c_str(), dir->get(), name.c_str()) != 0)
     return fail("cannot rename into place");
-  // The directory fd is O_PATH; open it for reading to fsync the new entry.
-  int dfd = ::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    Fd d(dfd);
-    if (::fsync(d.get()) != 0)
-      return std::unexpected(SysError(target, "cannot sync directory", errno));
-  }
-  return {};
+  return SyncDir(dir->get(), target, Fault("fsync-dir", target));
 }
 
 std::expected<void, Error> Host::Remove(Root root, std::string_view path) const {
@@ -409,7 +587,7 @@ std::expected<void, Error> Host::Remove(Root root, std::string_view path) const 
       (errno != EISDIR || ::unlinkat(dir->get(), name.c_str(), AT_REMOVEDIR) != 0)) {
     return std::unexpected(SysError(path, "cannot remove", errno));
   }
-  return {};
+  return SyncDir(dir->get(), path, Fault("fsync-dir", path));
 }
 
 }  // namespace vmprep

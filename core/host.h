@@ -28,7 +28,24 @@ namespace vmprep {
 
 enum class Root { kRuntime, kConfig };
 
-enum class FileType { kRegular, kDirectory, kSymlink, kCharDevice, kBlockDevice, kOther };
+enum class FileType {
+  kRegular,
+  kDirectory,
+  kSymlink,
+  kCharDevice,
+  kBlockDevice,
+  kFifo,
+  kSocket,
+  kOther
+};
+
+// "regular file", "directory", "FIFO (named pipe)", ...: for messages.
+std::string_view FileTypeName(FileType type);
+
+// True when `entry` (a name in a directory) is a temporary file Host::WriteAtomic makes while
+// writing the file called `name` in that directory and removes once done: one left behind
+// means a writer was killed.
+bool IsTempFileOf(std::string_view entry, std::string_view name);
 
 struct FileInfo {
   FileType type = FileType::kOther;
@@ -36,7 +53,8 @@ struct FileInfo {
   uid_t uid = 0;
   gid_t gid = 0;
   std::uint64_t size = 0;
-  dev_t rdev = 0;  // device number for device nodes
+  dev_t rdev = 0;          // device number for device nodes
+  std::int64_t mtime = 0;  // last modification, seconds since the epoch
 };
 
 // An open file descriptor, closed on destruction.
@@ -59,6 +77,13 @@ class Fd {
 
  private:
   int fd_ = -1;
+};
+
+// Where an edit of a path lands (Host::ResolveForWrite).
+struct WriteTarget {
+  std::string path;      // resolved inside the root: the file WriteAtomic replaces or creates
+  bool exists = false;   // false: it (and maybe parents) will be created
+  bool is_link = false;  // the path itself is a symbolic link, written through
 };
 
 struct WriteOptions {
@@ -88,7 +113,9 @@ class Host {
   bool live_runtime() const { return live_runtime_; }
   const std::string& root_path(Root root) const;
 
-  // Reads a whole file (at most `max_bytes`; larger files are an error, not truncated).
+  // Reads a whole regular file (at most `max_bytes`; larger files are an error, not
+  // truncated). A FIFO, socket or device node is refused, naming its type, without being
+  // opened for reading.
   std::expected<std::string, Error> Read(Root root, std::string_view path,
                                          std::size_t max_bytes = 16u << 20) const;
   // Reads a record-oriented character device such as /dev/kmsg without blocking: every
@@ -108,20 +135,37 @@ class Host {
   std::expected<FileInfo, Error> LStat(Root root, std::string_view path) const;
   bool Exists(Root root, std::string_view path) const;
 
+  // The check vmsetup makes before it edits `path`, at plan time and again at apply time.
+  // Each existing component is followed inside the root as the installed system will follow
+  // it; a symbolic link on the way must not climb above the root with "..", must not be
+  // absolute unless the root is the real "/" (outside the root an absolute link names another
+  // file than inside it), and must lead to something that exists; each existing parent is a
+  // directory; the file itself, when it exists, is a regular file. A refusal names the
+  // component, the link and its target or the type, and carries no errno; an error from a
+  // look that failed carries its errno.
+  std::expected<WriteTarget, Error> ResolveForWrite(Root root, std::string_view path) const;
+
   // Opens a file inside the root with open(2) flags (O_CLOEXEC is added). For device nodes
   // that need an ioctl, such as /dev/kvm on a live runtime root.
   std::expected<Fd, Error> OpenFile(Root root, std::string_view path, int flags) const;
 
-  // Writes a file atomically: temp file in the same directory, fsync, rename, fsync of the
-  // directory. Parent directories must exist (see MakeDirs).
+  // Writes a file atomically: temp file in the same directory (".NAME.vmprep-XXXXXXXX", see
+  // IsTempFileOf), fsync, rename, fsync of the directory. Parent directories must exist (see
+  // MakeDirs). An error from the last step (errno in the error, message "cannot sync
+  // directory") comes after the rename: the new bytes are in place but may not be durable.
   std::expected<void, Error> WriteAtomic(Root root, std::string_view path, std::string_view bytes,
                                          const WriteOptions& options) const;
+  // Creates the missing directories of `path`, syncing each parent after a mkdir.
   std::expected<void, Error> MakeDirs(Root root, std::string_view path, mode_t mode = 0755) const;
+  // Removes a file or an empty directory, then syncs its directory.
   std::expected<void, Error> Remove(Root root, std::string_view path) const;
 
-  // Fault injection for tests of rollback: called before every step of a write
-  // (operation "write", "rename", "mkdir", "remove" and the path); a non-zero return is
-  // the errno that step fails with, as if the system call had failed.
+  // Fault injection for tests: called before every step with the operation and the path as
+  // the caller named it; a non-zero return is the errno that step fails with, as if the
+  // system call had failed. Operations: "read" (Read, ReadRecords), "list", "stat" (Stat,
+  // LStat, so also Exists), "readlink", "open" (OpenFile); for writes "write", "fsync" (the
+  // temp file), "rename", "fsync-dir" (after a rename, mkdir or remove: the change is made,
+  // only not yet durable), "mkdir", "remove".
   using FaultHook = std::function<int(std::string_view operation, std::string_view path)>;
   void SetFaultHookForTesting(FaultHook hook) { fault_hook_ = std::move(hook); }
 
@@ -138,6 +182,8 @@ class Host {
   std::shared_ptr<Fd> runtime_fd_;
   std::shared_ptr<Fd> config_fd_;
   bool live_runtime_ = false;
+  bool config_is_slash_ = false;  // the config root is the real "/"
+  bool runtime_is_slash_ = false;
   FaultHook fault_hook_;
   int Fault(std::string_view operation, std::string_view path) const {
     return fault_hook_ ? fault_hook_(operation, path) : 0;

@@ -55,6 +55,26 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
   return out;
 }
 
+std::string Wrap(std::string_view text, std::size_t width, std::string_view first,
+                 std::string_view rest) {
+  std::string out(first), line;
+  std::size_t used = first.size();
+  for (auto word : SplitWords(text)) {
+    if (!line.empty() && used + 1 + word.size() > width) {
+      out += line + "\n" + std::string(rest);
+      line.clear();
+      used = rest.size();
+    }
+    if (!line.empty()) {
+      line += ' ';
+      ++used;
+    }
+    line += word;
+    used += word.size();
+  }
+  return out + line + "\n";
+}
+
 std::string ModuleName(std::string_view name) {
   std::string out(name);
   std::replace(out.begin(), out.end(), '-', '_');

@@ -33,6 +33,10 @@ std::string_view Trim(std::string_view text);
 std::vector<std::string_view> SplitWords(std::string_view text);
 // "a, b, c" style joins of any list of strings.
 std::string Join(const std::vector<std::string>& items, std::string_view separator);
+// `text` broken at blanks into lines of at most `width` columns (a longer word stands
+// alone), the first line led by `first`, the others by `rest`; each line ends in "\n".
+std::string Wrap(std::string_view text, std::size_t width, std::string_view first,
+                 std::string_view rest);
 // A module name as kmod compares them: "vfio-pci" -> "vfio_pci" (kmod's underscores()).
 std::string ModuleName(std::string_view name);
 bool SameModule(std::string_view a, std::string_view b);

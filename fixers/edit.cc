@@ -253,7 +253,11 @@ std::string UnifiedDiff(const FileEdit& edit) {
 
 std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host,
                                                               const std::string& path) {
-  if (!host.Exists(Root::kConfig, path)) return std::optional<std::string>();
+  // The check apply makes before writing it (a regular file inside the config root), so a
+  // fixer refuses at plan time what apply would refuse.
+  auto target = host.ResolveForWrite(Root::kConfig, path);
+  if (!target) return std::unexpected(target.error());
+  if (!target->exists) return std::optional<std::string>();
   auto text = host.Read(Root::kConfig, path, 1 << 20);
   if (!text) return std::unexpected(text.error());
   return std::optional<std::string>(std::move(*text));

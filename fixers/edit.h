@@ -40,7 +40,8 @@ struct EditSet {
 };
 
 // The bytes of a config-root file, nullopt when it does not exist (the "before" of an edit);
-// an Error when it exists but cannot be read.
+// an Error when it exists but cannot be read, or cannot be edited (Host::ResolveForWrite: a
+// FIFO, a device, a link leading out of the root...).
 std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host,
                                                               const std::string& path);
 

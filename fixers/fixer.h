@@ -20,10 +20,13 @@ namespace vmprep {
 // What the user asked vmsetup for (vmsetup plan --device ... --enable ...).
 struct FixerOptions {
   std::vector<PciAddress> devices;  // devices to give to vfio-pci (every function of their group)
-  bool iommu = false;               // enable the IOMMU on the kernel command line
-  bool iommu_pt = false;            // and passthrough mode (iommu=pt)
-  bool vfio = false;                // bind `devices` to vfio-pci early
-  bool vhost_net = false;           // load vhost_net at boot
+  // Devices the host needs (boot disk controller, default-route NIC) that the user explicitly
+  // agrees to give away (--allow-host-device); the plan warns what the host loses.
+  std::vector<PciAddress> allow_host_devices;
+  bool iommu = false;      // enable the IOMMU on the kernel command line
+  bool iommu_pt = false;   // and passthrough mode (iommu=pt)
+  bool vfio = false;       // bind `devices` to vfio-pci early
+  bool vhost_net = false;  // load vhost_net at boot
   struct Hugepages {
     std::uint64_t page_kb = 0;  // 2048 or 1048576
     std::uint64_t count = 0;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "system/hugepages.h"
 #include "system/mounts.h"
 #include "system/system_info.h"
 
@@ -36,15 +37,9 @@ WantedBy=sysinit.target
 
 namespace {
 
-constexpr std::uint64_t kKbPerGiB = 1024 * 1024;
 constexpr std::string_view kUnitName = "dev-hugepages1G.mount";
 
 std::string SizeName(std::uint64_t page_kb) { return page_kb == kKbPerGiB ? "1G" : "2M"; }
-
-std::string Human(std::uint64_t kb) {
-  if (kb >= kKbPerGiB) return fmt::format("{:.1f} GiB", kb / double(kKbPerGiB));
-  return fmt::format("{} MiB", kb / 1024);
-}
 
 }  // namespace
 
@@ -64,35 +59,18 @@ std::expected<void, Error> ValidateHugepages(const Host& host, const FixerOption
                                    "the CPU has no pdpe1gb flag, so it cannot map 1 GiB pages; "
                                    "expected pdpe1gb in flags (use 2M pages instead)"});
   }
-  auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo");
-  if (!meminfo) return std::unexpected(meminfo.error());
-  std::uint64_t total_kb = 0;
-  for (auto line : SplitLines(*meminfo)) {
-    auto words = SplitWords(line);
-    if (words.size() >= 2 && words[0] == "MemTotal:") {
-      auto r = std::from_chars(words[1].data(), words[1].data() + words[1].size(), total_kb);
-      if (r.ec != std::errc()) total_kb = 0;
-    }
+  // The same limit the hugepages probe judges a reservation by.
+  auto total_kb = MemTotalKb(host);
+  if (!total_kb) return std::unexpected(total_kb.error());
+  const std::uint64_t reserve = h.count * h.page_kb;
+  if (h.count > *total_kb / h.page_kb || HugepageReservationProblem(reserve, *total_kb)) {
+    const std::uint64_t keep = HugepageHostKeepKb(*total_kb);
+    return std::unexpected(Error{
+        "/proc/meminfo", 0,
+        fmt::format("{} pages of {}: {}; expected at most {} pages", h.count, SizeName(h.page_kb),
+                    HugepageReservationProblem(reserve, *total_kb).value_or("more than MemTotal"),
+                    *total_kb > keep ? (*total_kb - keep) / h.page_kb : 0)});
   }
-  if (total_kb == 0)
-    return std::unexpected(
-        Error{"/proc/meminfo", 0, "no MemTotal line; expected 'MemTotal: N kB'"});
-  if (h.count > total_kb / h.page_kb)
-    return std::unexpected(
-        Error{"/proc/meminfo", 0,
-              fmt::format("{} pages of {} ({}) exceed MemTotal ({})", h.count, SizeName(h.page_kb),
-                          Human(h.count * h.page_kb), Human(total_kb))});
-  std::uint64_t reserve = h.count * h.page_kb;
-  std::uint64_t keep = std::max<std::uint64_t>(2 * kKbPerGiB, total_kb / 10);
-  if (total_kb - reserve < keep)
-    return std::unexpected(
-        Error{"/proc/meminfo", 0,
-              fmt::format("{} pages of {} reserve {} of MemTotal {}, leaving the host {}; "
-                          "expected "
-                          "at least {} (the larger of 2 GiB and 10%) left: at most {} pages",
-                          h.count, SizeName(h.page_kb), Human(reserve), Human(total_kb),
-                          Human(total_kb - reserve), Human(keep),
-                          total_kb > keep ? (total_kb - keep) / h.page_kb : 0)});
   return {};
 }
 

@@ -12,56 +12,25 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "core/dropins.h"
+#include "core/text.h"
 #include "formats/shell_vars.h"
+#include "system/boot_tools.h"
 #include "system/initramfs_config.h"
 #include "system/modules.h"
 
 namespace vmprep {
 
-KernelVersion RunningKernelVersion(const Host& host) {
-  KernelVersion v;
-  auto text = host.Read(Root::kRuntime, "/proc/sys/kernel/osrelease", 4096);
-  if (!text) return v;
-  std::string_view s = Trim(*text);
-  int major = 0, minor = 0;
-  auto r1 = std::from_chars(s.data(), s.data() + s.size(), major);
-  if (r1.ec != std::errc() || r1.ptr == s.data() + s.size() || *r1.ptr != '.') return v;
-  auto r2 = std::from_chars(r1.ptr + 1, s.data() + s.size(), minor);
-  if (r2.ec != std::errc()) return v;
-  v.major = major;
-  v.minor = minor;
-  return v;
-}
-
-std::vector<std::string> VfioInitramfsModules(const KernelVersion& kernel) {
-  std::vector<std::string> m = {"vfio_pci", "vfio", "vfio_iommu_type1"};
-  if (kernel.has_virqfd_module()) m.push_back("vfio_virqfd");
-  return m;
-}
-
-std::vector<PostAction> InitramfsRegenerateActions(const Host& host) {
+std::expected<std::vector<PostAction>, Error> InitramfsRegenerateActions(const Host& host) {
+  auto gens = ReadInitramfsGenerators(host);
+  if (!gens) return std::unexpected(gens.error());
   std::vector<PostAction> out;
-  for (const auto& gen : ReadInitramfsGenerators(host)) {
-    if (gen.name == "mkinitcpio") {
-      out.push_back({{"mkinitcpio", "-P"}, "rebuild the initramfs of every mkinitcpio preset"});
-    } else if (gen.name == "dracut") {
-      // --regenerate-all rebuilds the image of every installed kernel at
-      // dracut's default location, which dracut itself derives from the boot
-      // layout (BLS /boot/<machine-id>/<version>/initrd on kernel-install
-      // systems such as Fedora, /boot/initramfs-<version>.img otherwise);
-      // --force because the images exist.
-      out.push_back({{"dracut", "--regenerate-all", "--force"},
-                     "rebuild the initramfs of every installed kernel"});
-    } else if (gen.name == "initramfs-tools") {
-      out.push_back({{"update-initramfs", "-u", "-k", "all"},
-                     "rebuild the initramfs of every installed kernel"});
-    } else if (gen.name == "booster") {
-      out.push_back({{"/usr/lib/booster/regenerate_images"},
-                     "rebuild the booster images of every installed kernel"});
-    }
-  }
+  for (const auto& gen : *gens) out.push_back({gen.regenerate.argv, gen.regenerate.why});
+  auto proxmox = ProxmoxRefresh(host);
+  if (!proxmox) return std::unexpected(proxmox.error());
+  if (*proxmox && !out.empty()) out.push_back({(*proxmox)->argv, (*proxmox)->why});
   return out;
 }
 
@@ -120,63 +89,119 @@ FileEdit MakeEdit(std::string path, std::optional<std::string> before, std::stri
       std::move(why)};
 }
 
-std::expected<void, Error> PlanMkinitcpio(const Host& host, const KernelVersion& kernel,
-                                          EditSet* set) {
-  std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
-  for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
-  // mkinitcpio sources the main file and then conf.d: the file with the last
-  // plain MODULES= holds the list; += after it only appends (and cannot move
-  // vfio ahead).
-  std::string target;
-  std::optional<std::string> target_text;
-  std::string any_assign;
-  for (const auto& f : files) {
-    auto text = ReadIfExists(host, f);
-    if (!text) return std::unexpected(text.error());
-    if (!*text) continue;
-    auto parsed = ShellVarsFile::Parse(**text, f);
-    if (!parsed) return std::unexpected(parsed.error());
-    for (const auto& a : parsed->assignments()) {
-      if (a.name != "MODULES") continue;
+// HOOKS with vmprep-vfio after base and before udev (it binds by address before udev loads
+// the drivers), and modconf present (without it modprobe.d is not in the image). Left as
+// it is for a systemd-based image: the systemd hook does not run run_hook scripts.
+std::vector<std::string> WantedHooks(const std::vector<std::string>& hooks) {
+  auto has = [&](std::string_view h) {
+    return std::find(hooks.begin(), hooks.end(), h) != hooks.end();
+  };
+  if (has("systemd") || hooks.empty()) return hooks;
+  std::vector<std::string> out;
+  for (const auto& h : hooks)
+    if (h != "vmprep-vfio") out.push_back(h);
+  auto base = std::find(out.begin(), out.end(), "base");
+  out.insert(base == out.end() ? out.begin() : base + 1, "vmprep-vfio");
+  if (!has("modconf")) {
+    // After autodetect (as in mkinitcpio's default), else before block/filesystems.
+    auto at = std::find(out.begin(), out.end(), "autodetect");
+    if (at != out.end()) {
+      ++at;
+    } else {
+      at = std::find_if(out.begin(), out.end(),
+                        [](const std::string& h) { return h == "block" || h == "filesystems"; });
+    }
+    out.insert(at, "modconf");
+  }
+  return out;
+}
+
+// One parsed mkinitcpio file and what it held before.
+struct ShellFilePlan {
+  std::string path;
+  std::optional<std::string> before;
+  ShellVarsFile file;
+};
+
+// The file whose plain assignment of `var` is the last one (mkinitcpio sources the main
+// file, then conf.d; += after it only appends), or the last that appends to it, or the main
+// file. A conditional assignment is a refusal.
+std::expected<std::size_t, Error> OwnerOf(const std::vector<ShellFilePlan>& files,
+                                          std::string_view var) {
+  std::optional<std::size_t> plain, any;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (!files[i].before) continue;
+    for (const auto& a : files[i].file.assignments()) {
+      if (a.name != var) continue;
       if (a.depth > 0) {
-        return std::unexpected(Error{f, a.line,
-                                     "MODULES is assigned inside a conditional or loop; expected "
-                                     "a plain top-level MODULES=(...)"});
+        return std::unexpected(Error{files[i].path, a.line,
+                                     fmt::format("{} is assigned inside a conditional or loop; "
+                                                 "expected a plain top-level {}=(...)",
+                                                 var, var)});
       }
-      any_assign = f;
-      if (!a.append) {
-        target = f;
-        target_text = **text;
-      }
+      any = i;
+      if (!a.append) plain = i;
     }
   }
-  if (target.empty()) {
-    target = any_assign.empty() ? "/etc/mkinitcpio.conf" : any_assign;
-    auto text = ReadIfExists(host, target);
+  return plain.value_or(any.value_or(0));
+}
+
+std::expected<void, Error> PlanMkinitcpio(const Host& host, const KernelVersion& kernel,
+                                          bool bind_hook, EditSet* set) {
+  std::vector<ShellFilePlan> files;
+  for (const auto& path : MkinitcpioFiles(host)) {
+    auto text = ReadIfExists(host, path);
     if (!text) return std::unexpected(text.error());
-    target_text = *text;
+    auto parsed = ShellVarsFile::Parse(text->value_or(""), path);
+    if (!parsed) return std::unexpected(parsed.error());
+    files.push_back({path, *text, std::move(*parsed)});
   }
-  auto file = ShellVarsFile::Parse(target_text.value_or(""), target);
-  if (!file) return std::unexpected(file.error());
+  std::vector<std::string> why;
+  // MODULES: the vfio modules before any GPU driver.
+  auto modules_owner = OwnerOf(files, "MODULES");
+  if (!modules_owner) return std::unexpected(modules_owner.error());
+  ShellVarsFile& mfile = files[*modules_owner].file;
   std::vector<std::string> words;
-  if (file->IsAssigned("MODULES")) {
-    auto w = file->Words("MODULES");
+  if (mfile.IsAssigned("MODULES")) {
+    auto w = mfile.Words("MODULES");
     if (!w) return std::unexpected(w.error());
     words = *w;
   }
   bool append_only = false;
-  auto wanted = WantedModules(words, VfioInitramfsModules(kernel), kernel, &append_only);
+  auto wanted = WantedModules(words, VfioEarlyModules(kernel), kernel, &append_only);
   std::expected<bool, Error> changed = false;
   ShellNewStyle style{.array = true};
   if (append_only) {
-    changed = file->AddTokens("MODULES", VfioInitramfsModules(kernel), true, style);
+    changed = mfile.AddTokens("MODULES", VfioEarlyModules(kernel), true, style);
   } else if (wanted != words) {
-    changed = file->SetWords("MODULES", wanted, style);
+    changed = mfile.SetWords("MODULES", wanted, style);
   }
   if (!changed) return std::unexpected(changed.error());
-  if (*changed) {
-    set->edits.push_back(MakeEdit(target, target_text, file->Serialize(),
-                                  "load vfio modules in the initramfs before any GPU driver"));
+  if (*changed) why.push_back("load vfio modules in the initramfs before any GPU driver");
+  // HOOKS: the early-binding hook, where binding by address needs it.
+  if (bind_hook) {
+    auto hooks_owner = OwnerOf(files, "HOOKS");
+    if (!hooks_owner) return std::unexpected(hooks_owner.error());
+    ShellVarsFile& hfile = files[*hooks_owner].file;
+    if (hfile.IsAssigned("HOOKS")) {
+      auto hooks = hfile.Words("HOOKS");
+      if (!hooks) return std::unexpected(hooks.error());
+      auto wanted_hooks = WantedHooks(*hooks);
+      if (wanted_hooks != *hooks) {
+        auto set_hooks = hfile.SetWords("HOOKS", wanted_hooks, style);
+        if (!set_hooks) return std::unexpected(set_hooks.error());
+        why.push_back(std::string(kMkinitcpioHookAdvice));
+      }
+      if (std::find(hooks->begin(), hooks->end(), "systemd") != hooks->end()) {
+        set->notes.push_back(
+            "mkinitcpio builds a systemd-based image (HOOKS has systemd), which does not run "
+            "vmprep-vfio: the devices are bound by vfio-pci ids and softdeps only");
+      }
+    }
+  }
+  for (auto& f : files) {
+    if (f.file.Serialize() == f.before.value_or("")) continue;
+    set->edits.push_back(MakeEdit(f.path, f.before, f.file.Serialize(), Join(why, "; ")));
   }
   return {};
 }
@@ -184,7 +209,7 @@ std::expected<void, Error> PlanMkinitcpio(const Host& host, const KernelVersion&
 std::expected<void, Error> PlanDracut(const Host& host, const InitramfsGenerator& gen,
                                       const KernelVersion& kernel, EditSet* set) {
   const std::string own = "/etc/dracut.conf.d/10-vmprep-vfio.conf";
-  std::vector<std::string> vfio = VfioInitramfsModules(kernel);
+  std::vector<std::string> vfio = VfioEarlyModules(kernel);
   bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
 
   // A stale vfio_virqfd anywhere in /etc makes dracut fail to find the module;
@@ -289,7 +314,7 @@ std::expected<void, Error> PlanInitramfsTools(const Host& host, const InitramfsG
     }
   }
   std::string add;
-  for (const auto& m : VfioInitramfsModules(kernel))
+  for (const auto& m : VfioEarlyModules(kernel))
     if (!gen.Loads(m)) add += m + "\n";
   if (!add.empty()) {
     if (!main_after.empty() && main_after.back() != '\n') main_after += '\n';
@@ -338,11 +363,11 @@ std::expected<void, Error> PlanBooster(const Host& host, const KernelVersion& ke
         p = c + 1;
       }
       bool append_only = false;
-      auto wanted = WantedModules(items, VfioInitramfsModules(kernel), kernel, &append_only);
+      auto wanted = WantedModules(items, VfioEarlyModules(kernel), kernel, &append_only);
       if (!drop_virqfd) {
         // Order does not matter to booster (it loads them all before udev).
         wanted = items;
-        for (const auto& m : VfioInitramfsModules(kernel))
+        for (const auto& m : VfioEarlyModules(kernel))
           if (std::none_of(items.begin(), items.end(), [&](auto& w) { return SameModule(w, m); }))
             wanted.push_back(m);
       }
@@ -355,7 +380,7 @@ std::expected<void, Error> PlanBooster(const Host& host, const KernelVersion& ke
       return {};
     }
   }
-  std::string joined = Join(VfioInitramfsModules(kernel), ",");
+  std::string joined = Join(VfioEarlyModules(kernel), ",");
   std::string after = t;
   if (!after.empty() && after.back() != '\n') after += '\n';
   after += std::string(kKey) + " " + joined + "\n";
@@ -373,29 +398,35 @@ class InitramfsFixer : public Fixer {
   std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
     if (!options.vfio) return set;
-    KernelVersion kernel = RunningKernelVersion(host);
+    // The kernel that will boot: the running one, or the installed system's on the live ISO.
+    KernelVersion kernel = KernelVersion::Parse(ModuleIndex(host).kernel_release());
     if (!kernel.known()) {
       set.notes.push_back(
-          "kernel release unknown (/proc/sys/kernel/osrelease): vfio_virqfd "
-          "neither added nor "
-          "removed; it is needed before Linux 6.2 only");
+          "kernel release unknown (/proc/sys/kernel/osrelease, /usr/lib/modules): vfio_virqfd "
+          "neither added nor removed; it is needed before Linux 6.2 only");
     }
     auto gens = ReadInitramfsGenerators(host);
-    for (const auto& gen : gens) {
+    if (!gens) return std::unexpected(gens.error());
+    for (const auto& gen : *gens) {
       std::expected<void, Error> r;
-      if (gen.name == "mkinitcpio") r = PlanMkinitcpio(host, kernel, &set);
+      if (gen.name == "mkinitcpio")
+        r = PlanMkinitcpio(host, kernel, !options.devices.empty(), &set);
       if (gen.name == "dracut") r = PlanDracut(host, gen, kernel, &set);
       if (gen.name == "initramfs-tools") r = PlanInitramfsTools(host, gen, kernel, &set);
       if (gen.name == "booster") r = PlanBooster(host, kernel, &set);
       if (!r) return std::unexpected(r.error());
     }
-    if (gens.empty()) {
+    if (gens->empty()) {
       set.notes.push_back(
           "no initramfs generator found (mkinitcpio, dracut, "
           "update-initramfs, booster): load "
           "vfio_pci, vfio and vfio_iommu_type1 early by hand");
     }
-    if (!set.edits.empty()) set.actions = InitramfsRegenerateActions(host);
+    if (!set.edits.empty()) {
+      auto actions = InitramfsRegenerateActions(host);
+      if (!actions) return std::unexpected(actions.error());
+      set.actions = std::move(*actions);
+    }
     return set;
   }
 };

@@ -8,16 +8,23 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
+#include "core/paths.h"
 #include "fixers/hugepages.h"
+#include "formats/loader_entry.h"
 #include "formats/shell_vars.h"
+#include "system/boot_tools.h"
+#include "system/iommu_rules.h"
 #include "system/kernel_params.h"
+#include "system/next_boot.h"
 #include "system/pci_scan.h"
 #include "system/system_info.h"
+#include "system/vfio_selection.h"
 
 namespace vmprep {
 namespace {
@@ -31,15 +38,15 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// Drops every token equal to `token`. Token spans are recovered from Tokens()
+// Drops every token `match` accepts. Token spans are recovered from Tokens()
 // (each token is written verbatim and in order, separated only by white space),
 // and the separating blanks are taken as Cmdline::Remove takes them.
-bool RemoveExact(Cmdline& c, std::string_view token) {
+bool RemoveMatching(Cmdline& c, const std::function<bool(std::string_view)>& match) {
   bool changed = false;
   for (;;) {
     auto tokens = c.Tokens();
-    auto it = std::find_if(tokens.begin(), tokens.end(),
-                           [&](const std::string& t) { return SameToken(t, token); });
+    auto it =
+        std::find_if(tokens.begin(), tokens.end(), [&](const std::string& t) { return match(t); });
     if (it == tokens.end()) return changed;
     size_t index = it - tokens.begin();
     std::string text = c.text();
@@ -90,7 +97,10 @@ std::expected<bool, std::string> ApplyCmdlineChange(std::vector<Cmdline>& segmen
   if (target >= segments.size()) return std::unexpected("no segment to add tokens to");
   bool changed = false;
   for (const auto& token : change.remove_tokens)
-    for (auto& s : segments) changed |= RemoveExact(s, token);
+    for (auto& s : segments)
+      changed |= RemoveMatching(s, [&](std::string_view t) { return SameToken(t, token); });
+  if (change.remove_if)
+    for (auto& s : segments) changed |= RemoveMatching(s, change.remove_if);
 
   for (const auto& list : change.lists) {
     auto win = Winner(segments, list.key);
@@ -164,6 +174,7 @@ namespace {
 std::vector<CmdlineChange> SplitChange(const CmdlineChange& c) {
   std::vector<CmdlineChange> parts;
   for (const auto& t : c.remove_tokens) parts.push_back({.remove_tokens = {t}});
+  if (c.remove_if) parts.push_back({.remove_if = c.remove_if});
   for (const auto& l : c.lists) parts.push_back({.lists = {l}});
   for (const auto& t : c.set) parts.push_back({.set = {t}});
   if (!c.group.empty()) parts.push_back({.group = c.group});
@@ -192,26 +203,14 @@ struct Planner {
     out.actions.push_back({std::move(argv), std::move(why)});
   }
 
-  std::optional<std::string> FindTool(std::string_view name) const {
-    for (std::string_view dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"}) {
-      std::string p = std::string(dir) + std::string(name);
-      auto st = host.Stat(Root::kConfig, p);
-      if (st && st->type == FileType::kRegular) return p;
-    }
-    return std::nullopt;
-  }
-
-  bool ToolMentions(const std::string& path, std::string_view what) const {
-    auto text = host.Read(Root::kConfig, path, 64u << 20);
-    return text && text->find(what) != std::string::npos;
-  }
+  void Action(const BootCommand& command) { Action(command.argv, command.why); }
 
   std::expected<void, Error> Grub(bool* grub_bls);
   std::expected<void, Error> Kernelstub();
   std::expected<void, Error> LoaderEntries();
   std::expected<void, Error> KernelCmdlineFile();
   std::expected<void, Error> CmdlineD();
-  void KernelInstallRegen(std::string_view source);
+  std::expected<void, Error> KernelInstallRegen(std::string_view source);
 };
 
 // The tokens removed and added between two command lines (multiset difference).
@@ -234,13 +233,12 @@ constexpr std::string_view kLinux = "GRUB_CMDLINE_LINUX";
 constexpr std::string_view kDefault = "GRUB_CMDLINE_LINUX_DEFAULT";
 
 std::expected<void, Error> Planner::Grub(bool* grub_bls) {
-  const std::string main = "/etc/default/grub";
-  if (!host.Exists(Root::kConfig, main)) return {};
   // grub-mkconfig sources /etc/default/grub, then grub.d/*.cfg in glob order.
-  std::vector<std::string> paths{main};
-  if (auto names = host.List(Root::kConfig, "/etc/default/grub.d"))
-    for (const auto& n : *names)
-      if (n.ends_with(".cfg")) paths.push_back("/etc/default/grub.d/" + n);
+  auto grub_files = GrubDefaultFiles(host);
+  if (!grub_files) return std::unexpected(grub_files.error());
+  if (grub_files->empty()) return {};
+  const std::vector<std::string>& paths = *grub_files;
+  const std::string& main = paths.front();
   std::vector<std::string> originals;
   std::vector<ShellVarsFile> files;
   for (const auto& p : paths) {
@@ -328,44 +326,26 @@ std::expected<void, Error> Planner::Grub(bool* grub_bls) {
         Edit(paths[i], originals[i], files[i].Serialize(), "kernel options in " + why_var));
   }
 
-  auto mkconfig2 = FindTool("grub2-mkconfig");
-  if (bls) {
-    std::string mk = mkconfig2.value_or("grub2-mkconfig");
-    if (mkconfig2 && ToolMentions(*mkconfig2, "--update-bls-cmdline")) {
-      Action({mk, "-o", "/boot/grub2/grub.cfg", "--update-bls-cmdline"},
-             "GRUB_ENABLE_BLSCFG=true: the boot entries keep their own "
-             "options; this "
-             "grub2-mkconfig knows --update-bls-cmdline and copies the new "
-             "ones into them");
-      return {};
-    }
+  auto menu = GrubMenu(host, bls);
+  if (!menu) return std::unexpected(menu.error());
+  if (bls && !menu->bls_update) {
     std::vector<std::string> removed, added;
     TokenDiff(before_tokens, Cmdline(segments[0].text() + " " + segments[1].text()).Tokens(),
               &removed, &added);
-    std::vector<std::string> argv{FindTool("grubby").value_or("grubby"), "--update-kernel=ALL"};
+    auto grubby = FindConfigTool(host, "grubby");
+    if (!grubby) return std::unexpected(grubby.error());
+    std::vector<std::string> argv{grubby->value_or("grubby"), "--update-kernel=ALL"};
     if (!added.empty()) argv.push_back("--args=" + Join(added, " "));
     if (!removed.empty()) argv.push_back("--remove-args=" + Join(removed, " "));
     Action(argv,
            "GRUB_ENABLE_BLSCFG=true and this grub2-mkconfig has no "
-           "--update-bls-cmdline: "
-           "grubby edits every boot entry's options");
-    Action({mk, "-o", "/boot/grub2/grub.cfg"}, "regenerate the GRUB menu");
-    return {};
+           "--update-bls-cmdline: grubby edits every boot entry's options");
   }
-  if (auto ug = FindTool("update-grub")) {
-    Action({*ug}, "Debian/Ubuntu: update-grub regenerates /boot/grub/grub.cfg");
-  } else if (auto mk = FindTool("grub-mkconfig")) {
-    Action({*mk, "-o", "/boot/grub/grub.cfg"}, "regenerate the GRUB menu");
-  } else if (mkconfig2 || host.Exists(Root::kConfig, "/boot/grub2")) {
-    // /boot/grub2/grub.cfg, never the ESP stub
-    // (/boot/efi/EFI/<distro>/grub.cfg) that only chains to it.
-    Action({mkconfig2.value_or("grub2-mkconfig"), "-o", "/boot/grub2/grub.cfg"},
-           "regenerate the GRUB menu (Fedora-style /boot/grub2)");
-  } else {
-    Action({"grub-mkconfig", "-o", "/boot/grub/grub.cfg"},
-           "regenerate the GRUB menu (no update-grub or grub-mkconfig found in "
-           "the config root)");
-  }
+  Action(menu->command);
+  // Proxmox with proxmox-boot-tool: the ESPs it manages get the new menu and kernels too.
+  auto proxmox = ProxmoxRefresh(host);
+  if (!proxmox) return std::unexpected(proxmox.error());
+  if (*proxmox) Action(**proxmox);
   return {};
 }
 
@@ -403,135 +383,57 @@ std::expected<void, Error> Planner::Kernelstub() {
   out.edits.push_back(Edit(path, *text, json.dump(2) + trailer,
                            "user.kernel_options of kernelstub (Pop!_OS), which writes the "
                            "systemd-boot entry"));
-  Action({FindTool("kernelstub").value_or("kernelstub")},
+  auto kernelstub = FindConfigTool(host, "kernelstub");
+  if (!kernelstub) return std::unexpected(kernelstub.error());
+  Action({kernelstub->value_or("kernelstub")},
          "kernelstub rewrites the boot entry from its configuration");
   return {};
 }
 
 std::expected<void, Error> Planner::LoaderEntries() {
-  std::set<std::string> done;
-  for (std::string_view dir :
-       {"/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries"}) {
-    auto names = host.List(Root::kConfig, dir);
-    if (!names) continue;
-    for (const auto& n : *names) {
-      if (!n.ends_with(".conf")) continue;
-      std::string path = std::string(dir) + "/" + n;
-      auto real = host.Resolve(Root::kConfig, path);
-      if (!done.insert(real ? *real : path).second) continue;
-      auto text = host.Read(Root::kConfig, path);
-      if (!text) return std::unexpected(text.error());
-      // `key value` lines: only the value bytes of `options` lines are edited.
-      struct Range {
-        size_t begin, end;
-        int line;
-      };
-      std::vector<Range> ranges;
-      size_t pos = 0;
-      int line = 0;
-      while (pos < text->size()) {
-        size_t eol = text->find('\n', pos);
-        if (eol == std::string::npos) eol = text->size();
-        ++line;
-        size_t k = pos;
-        while (k < eol && ((*text)[k] == ' ' || (*text)[k] == '\t')) ++k;
-        size_t key_end = k;
-        while (key_end < eol && (*text)[key_end] != ' ' && (*text)[key_end] != '\t') ++key_end;
-        if (std::string_view(*text).substr(k, key_end - k) == "options") {
-          size_t v = key_end;
-          while (v < eol && ((*text)[v] == ' ' || (*text)[v] == '\t')) ++v;
-          size_t end = eol;
-          if (end > v && (*text)[end - 1] == '\r') --end;
-          if (v == key_end) v = end;  // "options" alone: an empty value at line end
-          ranges.push_back({v, end, line});
-        }
-        pos = eol + 1;
-      }
-      if (ranges.empty()) {
-        out.notes.push_back(path +
-                            ": no `options` line, so this entry boots with none; not "
-                            "edited (add the options line by hand if it should get them)");
-        continue;
-      }
-      std::vector<Cmdline> segments;
-      for (const auto& r : ranges) segments.emplace_back(text->substr(r.begin, r.end - r.begin));
-      auto changed = ApplyCmdlineChange(segments, segments.size() - 1, change);
-      if (!changed) return std::unexpected(Error{path, ranges.back().line, changed.error()});
-      if (!*changed) continue;
-      std::string after = *text;
-      for (size_t i = ranges.size(); i-- > 0;) {
-        std::string value = segments[i].text();
-        // "options" alone: a separator before the first token.
-        if (ranges[i].begin == ranges[i].end && !value.empty() &&
-            (ranges[i].begin == 0 ||
-             (after[ranges[i].begin - 1] != ' ' && after[ranges[i].begin - 1] != '\t')))
-          value = " " + value;
-        after.replace(ranges[i].begin, ranges[i].end - ranges[i].begin, value);
-      }
-      out.edits.push_back(Edit(path, *text, after,
-                               "the options line(s) of this systemd-boot entry (every entry is "
-                               "edited, not only the default; no regeneration needed)"));
+  auto entries = LoaderEntryFiles(host);
+  if (!entries) return std::unexpected(entries.error());
+  for (const std::string& path : *entries) {
+    auto text = host.Read(Root::kConfig, path);
+    if (!text) return std::unexpected(text.error());
+    LoaderEntry entry = LoaderEntry::Parse(*text);
+    const auto& lines = entry.options_lines();
+    if (lines.empty()) {
+      out.notes.push_back(path +
+                          ": no `options` line, so this entry boots with none; not "
+                          "edited (add the options line by hand if it should get them)");
+      continue;
     }
+    std::vector<Cmdline> segments;
+    for (std::size_t i = 0; i < lines.size(); ++i) segments.emplace_back(entry.OptionsText(i));
+    auto changed = ApplyCmdlineChange(segments, segments.size() - 1, change);
+    if (!changed) return std::unexpected(Error{path, lines.back().line, changed.error()});
+    if (!*changed) continue;
+    std::vector<std::string> values;
+    for (const auto& segment : segments) values.push_back(segment.text());
+    std::string after = entry.WithOptions(values);
+    out.edits.push_back(Edit(path, *text, after,
+                             "the options line(s) of this systemd-boot entry (every entry is "
+                             "edited, not only the default; no regeneration needed)"));
   }
   return {};
 }
 
-// After /etc/kernel/cmdline or /etc/cmdline.d changed: what rebuilds the boot
-// files.
-void Planner::KernelInstallRegen(std::string_view source) {
-  bool uki = false;
-  if (auto presets = host.List(Root::kConfig, "/etc/mkinitcpio.d"))
-    for (const auto& p : *presets) {
-      if (!p.ends_with(".preset")) continue;
-      auto text = host.Read(Root::kConfig, "/etc/mkinitcpio.d/" + p);
-      if (!text) continue;
-      for (auto l : SplitLines(*text)) {
-        auto t = Trim(l);
-        if (!t.starts_with("#") && t.find("_uki=") != std::string_view::npos) uki = true;
-      }
-    }
-  auto mkinitcpio = FindTool("mkinitcpio");
-  if (mkinitcpio && (uki || source == "/etc/cmdline.d")) {
-    Action({*mkinitcpio, "-P"}, fmt::format("mkinitcpio builds unified kernel images with the "
-                                            "command line from {} "
-                                            "(a preset sets _uki=)",
-                                            source));
-    return;
-  }
-  auto ki = FindTool("kernel-install");
-  bool loader = false;
-  for (std::string_view d : {"/boot/loader/entries", "/efi/loader/entries",
-                             "/boot/efi/loader/entries", "/etc/kernel/install.conf"})
-    loader |= host.Exists(Root::kConfig, d);
-  if (ki && (loader || uki)) {
-    if (ToolMentions(*ki, "add-all")) {
-      Action({*ki, "add-all"}, fmt::format("kernel-install copies {} into every installed "
-                                           "kernel's entry or UKI",
-                                           source));
-      return;
-    }
-    // Older kernel-install (systemd < 255) has no add-all: one `add` per
-    // kernel.
-    if (auto kernels = host.List(Root::kConfig, "/usr/lib/modules"))
-      for (const auto& k : *kernels) {
-        std::string image = "/usr/lib/modules/" + k + "/vmlinuz";
-        if (host.Exists(Root::kConfig, image))
-          Action({*ki, "add", k, image},
-                 fmt::format("kernel-install rewrites kernel {}'s entry from {}", k, source));
-      }
-    return;
-  }
-  out.notes.push_back(
-      fmt::format("{} changed, but neither mkinitcpio with a "
-                  "UKI preset nor kernel-install with a boot "
-                  "loader layout was found: regenerate the "
-                  "boot entries or UKIs that read it",
-                  source));
+// After /etc/kernel/cmdline or /etc/cmdline.d changed: what rebuilds the boot files.
+std::expected<void, Error> Planner::KernelInstallRegen(std::string_view source) {
+  std::string note;
+  auto commands = KernelInstallCommands(host, source, &note);
+  if (!commands) return std::unexpected(commands.error());
+  for (const auto& c : *commands) Action(c);
+  if (!note.empty()) out.notes.push_back(note);
+  return {};
 }
 
 std::expected<void, Error> Planner::KernelCmdlineFile() {
   const std::string path = "/etc/kernel/cmdline";
-  if (!host.Exists(Root::kConfig, path)) return {};
+  auto exists = CheckExists(host, Root::kConfig, path);
+  if (!exists) return std::unexpected(exists.error());
+  if (!*exists) return {};
   auto text = host.Read(Root::kConfig, path);
   if (!text) return std::unexpected(text.error());
   std::vector<Cmdline> segments{Cmdline(*text)};
@@ -543,16 +445,17 @@ std::expected<void, Error> Planner::KernelCmdlineFile() {
   out.edits.push_back(Edit(path, *text, after,
                            "/etc/kernel/cmdline: the command line kernel-install and UKI "
                            "builders give new entries"));
-  KernelInstallRegen(path);
-  return {};
+  return KernelInstallRegen(path);
 }
 
 std::expected<void, Error> Planner::CmdlineD() {
   // mkinitcpio reads /etc/cmdline.d/*.conf only when /etc/kernel/cmdline is
   // absent.
-  if (host.Exists(Root::kConfig, "/etc/kernel/cmdline")) return {};
-  auto names = host.List(Root::kConfig, "/etc/cmdline.d");
-  if (!names) return {};
+  auto kernel_cmdline = CheckExists(host, Root::kConfig, "/etc/kernel/cmdline");
+  if (!kernel_cmdline) return std::unexpected(kernel_cmdline.error());
+  if (*kernel_cmdline) return {};
+  auto names = ListIfExists(host, Root::kConfig, "/etc/cmdline.d");
+  if (!names) return std::unexpected(names.error());
   std::vector<std::string> paths;
   for (const auto& n : *names)
     if (n.ends_with(".conf")) paths.push_back("/etc/cmdline.d/" + n);
@@ -584,12 +487,12 @@ std::expected<void, Error> Planner::CmdlineD() {
     e.before.reset();
     out.edits.push_back(std::move(e));
   }
-  KernelInstallRegen("/etc/cmdline.d");
-  return {};
+  return KernelInstallRegen("/etc/cmdline.d");
 }
 
 bool ChangeEmpty(const CmdlineChange& c) {
-  return c.remove_tokens.empty() && c.lists.empty() && c.set.empty() && c.group.empty();
+  return c.remove_tokens.empty() && !c.remove_if && c.lists.empty() && c.set.empty() &&
+         c.group.empty();
 }
 
 }  // namespace
@@ -599,7 +502,9 @@ std::expected<EditSet, Error> PlanCmdlineTokens(const Host& host, const CmdlineC
   Planner p{host, change, std::string(fixer_id), {}};
   if (ChangeEmpty(change)) return p.out;
 
-  if (host.Exists(Root::kRuntime, "/run/ostree-booted")) {
+  auto ostree = CheckExists(host, Root::kRuntime, "/run/ostree-booted");
+  if (!ostree) return std::unexpected(ostree.error());
+  if (*ostree) {
     // An rpm-ostree system: /etc/default/grub and the entries are generated per
     // deployment; kernel arguments are changed with `rpm-ostree kargs` only.
     KernelParams params = ReadKernelParams(host);
@@ -625,7 +530,9 @@ std::expected<EditSet, Error> PlanCmdlineTokens(const Host& host, const CmdlineC
 
   bool grub_bls = false;
   if (auto r = p.Grub(&grub_bls); !r) return std::unexpected(r.error());
-  bool kernelstub = host.Exists(Root::kConfig, "/etc/kernelstub/configuration");
+  auto has_kernelstub = CheckExists(host, Root::kConfig, "/etc/kernelstub/configuration");
+  if (!has_kernelstub) return std::unexpected(has_kernelstub.error());
+  const bool kernelstub = *has_kernelstub;
   if (kernelstub)
     if (auto r = p.Kernelstub(); !r) return std::unexpected(r.error());
   // Entries written by GRUB's BLS tooling or by kernelstub are regenerated by
@@ -635,12 +542,14 @@ std::expected<EditSet, Error> PlanCmdlineTokens(const Host& host, const CmdlineC
   if (auto r = p.KernelCmdlineFile(); !r) return std::unexpected(r.error());
   if (auto r = p.CmdlineD(); !r) return std::unexpected(r.error());
 
-  bool any_site = host.Exists(Root::kConfig, "/etc/default/grub") || kernelstub ||
-                  host.Exists(Root::kConfig, "/etc/kernel/cmdline") ||
-                  host.Exists(Root::kConfig, "/etc/cmdline.d");
+  bool any_site = kernelstub;
   for (std::string_view d :
-       {"/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries"})
-    any_site |= host.Exists(Root::kConfig, d);
+       {"/etc/default/grub", "/etc/kernel/cmdline", "/etc/cmdline.d", "/boot/loader/entries",
+        "/efi/loader/entries", "/boot/efi/loader/entries"}) {
+    auto exists = CheckExists(host, Root::kConfig, d);
+    if (!exists) return std::unexpected(exists.error());
+    any_site |= *exists;
+  }
   if (!any_site)
     return std::unexpected(Error{"", 0,
                                  "found no kernel command line to edit in the "
@@ -657,30 +566,23 @@ std::expected<CmdlineChange, Error> CmdlineChangeForOptions(const Host& host,
   CmdlineChange change;
   std::vector<std::string> why;
   if (options.iommu) {
-    // amd_iommu has no "on" value (the AMD IOMMU is on when the firmware
-    // enables it), and iommu=1/on are not values of the x86 iommu= parameter:
-    // both are no-ops at best.
-    change.remove_tokens = {"amd_iommu=on", "iommu=1", "iommu=on", "iommu=off"};
-    auto cpu = ReadCpuInfo(host);
-    bool intel = cpu && cpu->is_intel();
-    bool amd = cpu && cpu->is_amd();
-    if (!intel && !amd) {
-      intel = host.Exists(Root::kRuntime, "/sys/firmware/acpi/tables/DMAR");
-      amd = host.Exists(Root::kRuntime, "/sys/firmware/acpi/tables/IVRS");
-    }
-    if (intel) {
+    // The same rules as the iommu probe: the firmware's table tells the vendor, and every
+    // token the probe calls wrong, disabling or interrupt-remapping-off is removed.
+    auto vendor = DetectIommuVendor(host, ReadCpuInfo(host));
+    if (!vendor) return std::unexpected(vendor.error());
+    change.remove_if = [v = vendor->vendor](std::string_view token) {
+      auto problem = JudgeIommuToken(token, v);
+      return problem && problem->remove;
+    };
+    why.push_back("drop IOMMU options that are wrong or switch it off");
+    if (vendor->vendor == IommuVendor::kIntel) {
       change.lists.push_back({"intel_iommu", {"on"}, {"off"}});
-      why.push_back("intel_iommu=on (Intel CPU: the Intel IOMMU is off unless asked)");
-    } else if (amd) {
-      change.remove_tokens.push_back("amd_iommu=off");
-      why.push_back(
-          "AMD CPU: the IOMMU is on by default, amd_iommu=on is not "
-          "a valid value");
-    } else if (notes) {
+      why.push_back(fmt::format("intel_iommu=on (Intel VT-d, told by {}: off unless asked)",
+                                vendor->evidence.path));
+    } else if (vendor->vendor == IommuVendor::kUnknown && notes) {
       notes->push_back(
-          "CPU vendor unknown (no /proc/cpuinfo vendor, no DMAR or IVRS "
-          "table): "
-          "intel_iommu=on was not added; add it by hand on an Intel machine");
+          "IOMMU vendor unknown (no DMAR, IVRS or IORT table, no CPU vendor in "
+          "/proc/cpuinfo): intel_iommu=on was not added; add it by hand on an Intel machine");
     }
   }
   if (options.iommu_pt) {
@@ -688,39 +590,11 @@ std::expected<CmdlineChange, Error> CmdlineChangeForOptions(const Host& host,
     why.push_back("iommu=pt (host devices skip DMA translation)");
   }
   if (options.vfio && !options.devices.empty()) {
-    auto scan = ScanPci(host);
-    if (!scan) return std::unexpected(scan.error());
-    const Topology& topo = scan->topology;
-    std::set<PciAddress> chosen;
-    for (const auto& address : options.devices) {
-      const PciDevice* dev = topo.Find(address);
-      if (!dev)
-        return std::unexpected(Error{"/sys/bus/pci/devices/" + address.ToString(), 0,
-                                     "no such PCI device; expected one of lspci's addresses"});
-      chosen.insert(address);
-      for (const PciDevice* m : topo.GroupMembers(dev->iommu_group))
-        if (!m->IsPciBridge() && !m->IsHostBridge()) chosen.insert(m->address);
-    }
-    std::vector<std::string> ids;
-    std::vector<std::string> clashes;
-    for (const auto& address : chosen) {
-      const PciDevice* d = topo.Find(address);
-      if (!d->vendor_id || !d->device_id) continue;
-      std::string id = fmt::format("{:04x}:{:04x}", *d->vendor_id, *d->device_id);
-      if (!Contains(ids, id)) ids.push_back(id);
-      for (const auto& [other, od] : topo.devices())
-        if (!chosen.contains(other) && od.vendor_id == d->vendor_id && od.device_id == d->device_id)
-          clashes.push_back(fmt::format("{} ({}, stays with the host)", other.ToString(), id));
-    }
-    if (!clashes.empty()) {
-      if (notes)
-        notes->push_back("vfio-pci.ids not used: it would also take " + Join(clashes, ", ") +
-                         ", which has the same vendor:device as a chosen "
-                         "device; the devices are "
-                         "bound by address instead "
-                         "(/etc/vmprep/vfio-bind.conf, fixer vfio-bind)");
-    } else if (!ids.empty()) {
-      change.lists.push_back({"vfio-pci.ids", ids, {}});
+    auto sel = SelectForVfio(host, options.devices, options.allow_host_devices);
+    if (!sel) return std::unexpected(sel.error());
+    if (notes) notes->insert(notes->end(), sel->notes.begin(), sel->notes.end());
+    if (!sel->ids.empty()) {
+      change.lists.push_back({"vfio-pci.ids", sel->ids, {}});
       why.push_back("vfio-pci.ids (vfio-pci claims the devices before their drivers)");
     }
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,8 @@ namespace vmprep {
 struct CmdlineChange {
   // Exact tokens to drop wherever they appear ("amd_iommu=on", "iommu=1").
   std::vector<std::string> remove_tokens;
+  // Tokens to drop wherever they appear, chosen by a rule (system/iommu_rules.h).
+  std::function<bool(std::string_view token)> remove_if;
   // Comma-list values: the winning token of `key` must hold every item of `add`
   // and none of `drop` ("intel_iommu": add on, drop off; "vfio-pci.ids").
   struct ListEdit {

@@ -44,33 +44,10 @@ class ModprobeVfioFixer : public Fixer {
   std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
     if (!options.vfio || options.devices.empty()) return set;
-    auto sel = SelectVfioTargets(host, options);
+    auto sel = SelectForOptions(host, options);
     if (!sel) return std::unexpected(sel.error());
-
-    // ids= binds every device with that id. When another device with the same
-    // id stays with the host (two identical GPUs, one passed through), ids
-    // would take both: bind by address instead (vfio-bind).
-    std::vector<std::string> ids;
-    for (const PciDevice& t : sel->targets) {
-      std::string id = VendorDeviceText(t);
-      if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
-      std::vector<std::string> twins;
-      for (const auto& [a, d] : sel->topology.devices()) {
-        bool target = std::any_of(sel->targets.begin(), sel->targets.end(),
-                                  [&](const PciDevice& x) { return x.address == a; });
-        if (!target && d.vendor_id == t.vendor_id && d.device_id == t.device_id)
-          twins.push_back(a.ToString());
-      }
-      if (!twins.empty()) {
-        set.notes.push_back(
-            fmt::format("{} ({}) is not given to vfio-pci by id: {} has the same id and "
-                        "stays with the "
-                        "host; it is bound by address instead (/etc/vmprep/vfio-bind.conf)",
-                        t.address.ToString(), id, fmt::join(twins, ", ")));
-        continue;
-      }
-      ids.push_back(id);
-    }
+    const std::vector<std::string>& ids = sel->ids;
+    set.notes = sel->notes;
 
     std::vector<std::string> files = ModprobeFiles(host);
     std::map<std::string, ModprobeConf> parsed;
@@ -150,7 +127,7 @@ class ModprobeVfioFixer : public Fixer {
       if (m.empty() || m == "vfio_pci" || m == "pcieport") return;
       if (std::find(drivers.begin(), drivers.end(), m) == drivers.end()) drivers.push_back(m);
     };
-    for (const PciDevice& t : sel->targets) {
+    for (const PciDevice& t : sel->endpoints) {
       if (!t.driver.empty()) {
         // softdep names a module; the driver's module link says which (none:
         // built in).
@@ -208,7 +185,9 @@ class ModprobeVfioFixer : public Fixer {
     if (!set.edits.empty()) {
       // modprobe.d is copied into the initramfs, where the early vfio-pci load
       // happens.
-      set.actions = InitramfsRegenerateActions(host);
+      auto actions = InitramfsRegenerateActions(host);
+      if (!actions) return std::unexpected(actions.error());
+      set.actions = std::move(*actions);
     }
     return set;
   }
@@ -224,6 +203,21 @@ class ModulesLoadFixer : public Fixer {
   std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
     if (!options.vhost_net) return set;
+    // A kernel without it would get a line nothing can load: say so instead.
+    ModuleIndex modules(host);
+    ModuleInfo vhost = modules.Query("vhost_net", "VHOST_NET");
+    if (vhost.state == ModuleState::kMissing) {
+      Evidence why = vhost.evidence.empty() ? Evidence{} : vhost.evidence.back();
+      return std::unexpected(
+          Error{why.path, 0,
+                fmt::format("kernel {} has no vhost_net module ({}); a modules-load.d line could "
+                            "not load it: use a kernel built with CONFIG_VHOST_NET",
+                            modules.kernel_release(), why.value)});
+    }
+    if (vhost.state == ModuleState::kBuiltin) {
+      set.notes.push_back("vhost_net is built into the kernel: nothing to load at boot");
+      return set;
+    }
     // Any modules-load.d file or Debian's /etc/modules that already loads it is
     // enough.
     if (!FindBootLoadEntries(host, "vhost_net").empty()) return set;

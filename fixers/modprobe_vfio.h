@@ -5,11 +5,9 @@
 #include <memory>
 
 #include "fixers/fixer.h"
+#include "system/fixer_ids.h"
 
 namespace vmprep {
-
-inline constexpr std::string_view kModprobeVfioConf = "/etc/modprobe.d/vmprep-vfio.conf";
-inline constexpr std::string_view kModulesLoadConf = "/etc/modules-load.d/vmprep.conf";
 
 std::unique_ptr<Fixer> MakeModprobeVfioFixer();
 std::unique_ptr<Fixer> MakeModulesLoadFixer();

@@ -59,7 +59,8 @@ std::string FormatArgv(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::expected<void, Error> RunPostAction(const Host& host, const PostAction& action) {
+std::expected<void, Error> RunPostAction(const Host& host, const PostAction& action,
+                                         const OutputFn& output) {
   const std::string shown = FormatArgv(action.argv);
   if (action.argv.empty() || action.argv[0].empty()) {
     return std::unexpected(Error{"", 0, "post-action has an empty argv", EINVAL});
@@ -106,15 +107,27 @@ std::expected<void, Error> RunPostAction(const Host& host, const PostAction& act
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0)
     return std::unexpected(Error{program, 0, "cannot make a pipe", errno});
-  pid_t pid = ::fork();
-  if (pid < 0) {
+  int lines[2] = {-1, -1};  // the child's stdout and stderr, when `output` wants them
+  if (output && ::pipe2(lines, O_CLOEXEC) != 0) {
     int err = errno;
     ::close(report[0]);
     ::close(report[1]);
+    return std::unexpected(Error{program, 0, "cannot make a pipe", err});
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    for (int fd : {report[0], report[1], lines[0], lines[1]})
+      if (fd >= 0) ::close(fd);
     return std::unexpected(Error{program, 0, "cannot fork", err});
   }
   if (pid == 0) {
     ::close(report[0]);
+    if (lines[1] >= 0) {
+      // dup2 clears close-on-exec on the copies.
+      ::dup2(lines[1], STDOUT_FILENO);
+      ::dup2(lines[1], STDERR_FILENO);
+    }
     int stage = 0;  // 0 chroot, 1 chdir, 2 execve
     if (!chroot_needed || ::chroot(root.c_str()) == 0) {
       stage = 1;
@@ -128,6 +141,23 @@ std::expected<void, Error> RunPostAction(const Host& host, const PostAction& act
     ::_exit(127);
   }
   ::close(report[1]);
+  if (lines[0] >= 0) {
+    ::close(lines[1]);
+    std::string pending;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(lines[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending.append(buf, static_cast<std::size_t>(n));
+      for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+        output(std::string_view(pending).substr(0, nl));
+        pending.erase(0, nl + 1);
+      }
+    }
+    if (!pending.empty()) output(pending);
+    ::close(lines[0]);
+  }
   int why[2] = {0, 0};
   ssize_t got;
   do {

@@ -77,11 +77,19 @@ class BridgeFixer : public Fixer {
                                             "bridges (/etc/qemu is created "
                                             "0755)"});
     }
-    if (auto dir = host.Stat(Root::kConfig, "/etc/qemu"); dir && (dir->mode & 07777) != 0755) {
-      set.notes.push_back(
-          fmt::format("/etc/qemu has mode {:04o}; qemu-bridge-helper needs it "
-                      "readable: chmod 755 /etc/qemu",
-                      dir->mode & 07777));
+    if (auto dir = host.Stat(Root::kConfig, "/etc/qemu")) {
+      const mode_t mode = dir->mode & 07777;
+      if (mode & 022) {
+        set.notes.push_back(fmt::format(
+            "/etc/qemu has mode {:04o}: users other than root can change which bridges the "
+            "setuid qemu-bridge-helper allows; run `chmod 755 /etc/qemu`",
+            mode));
+      } else if ((mode & 05) != 05) {
+        set.notes.push_back(
+            fmt::format("/etc/qemu has mode {:04o}: qemu-bridge-helper cannot read bridge.conf for "
+                        "unprivileged users; run `chmod 755 /etc/qemu`",
+                        mode));
+      }
     }
     return set;
   }

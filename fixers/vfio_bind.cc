@@ -13,6 +13,7 @@
 #include <set>
 
 #include "core/dropins.h"
+#include "core/paths.h"
 #include "fixers/initramfs.h"
 #include "formats/shell_vars.h"
 #include "system/initramfs_config.h"
@@ -20,50 +21,9 @@
 
 namespace vmprep {
 
-std::string VendorDeviceText(const PciDevice& device) {
-  return fmt::format("{:04x}:{:04x}", device.vendor_id.value_or(0), device.device_id.value_or(0));
-}
-
-std::expected<VfioSelection, Error> SelectVfioTargets(const Host& host,
-                                                      const FixerOptions& options) {
-  auto scan = ScanPci(host);
-  if (!scan) return std::unexpected(scan.error());
-  VfioSelection sel;
-  sel.topology = std::move(scan->topology);
-  std::map<PciAddress, PciDevice> chosen;
-  for (const PciAddress& address : options.devices) {
-    const PciDevice* dev = sel.topology.Find(address);
-    if (!dev) {
-      return std::unexpected(Error{"/sys/bus/pci/devices", 0,
-                                   fmt::format("no PCI device {} on this machine; expected one "
-                                               "of the addresses lspci -D lists",
-                                               address.ToString())});
-    }
-    std::vector<const PciDevice*> members;
-    if (dev->iommu_group >= 0) {
-      members = sel.topology.GroupMembers(dev->iommu_group);
-    } else {
-      // Without IOMMU groups the hook binds nothing; still list the card's own
-      // functions so the config is right once the IOMMU is on.
-      for (const auto& [a, d] : sel.topology.devices())
-        if (a.SameSlot(address)) members.push_back(&d);
-      sel.notes.push_back(
-          fmt::format("{} has no IOMMU group (IOMMU off?): only its own "
-                      "functions are listed; enable the "
-                      "IOMMU and plan again to include the rest of its group",
-                      address.ToString()));
-    }
-    for (const PciDevice* m : members) {
-      if (m->BaseClass() == std::optional<std::uint8_t>(0x06)) continue;
-      if (!m->vendor_id || !m->device_id) {
-        return std::unexpected(Error{"/sys/bus/pci/devices/" + m->address.ToString(), 0,
-                                     "vendor/device ids unreadable; expected hex ids"});
-      }
-      chosen.emplace(m->address, *m);
-    }
-  }
-  for (auto& [a, d] : chosen) sel.targets.push_back(d);
-  return sel;
+std::expected<VfioSelection, Error> SelectForOptions(const Host& host,
+                                                     const FixerOptions& options) {
+  return SelectForVfio(host, options.devices, options.allow_host_devices);
 }
 
 namespace {
@@ -74,20 +34,48 @@ struct BindLine {
   std::string id;
 };
 
-// Whether the HOOKS that mkinitcpio ends up with (main file, then conf.d) name
-// `hook`.
-bool MkinitcpioHasHook(const Host& host, std::string_view hook) {
-  std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
-  for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
-  std::vector<std::string> hooks;
-  for (const auto& f : files) {
-    auto text = host.Read(Root::kConfig, f, 1 << 20);
-    if (!text) continue;
-    auto parsed = ShellVarsFile::Parse(*text, f);
-    if (!parsed || !parsed->IsAssigned("HOOKS")) continue;
-    if (auto words = parsed->Words("HOOKS")) hooks = *words;
+// The early-binding hook files the config root's initramfs generators need and lack. They
+// are copied, in the same transaction, from this vmprep's own installation in the runtime
+// root: the live ISO carries them for the installed system it mends. Where this vmprep has
+// none either, the plan says how to install them.
+std::expected<void, Error> PlanHookFiles(const Host& host,
+                                         const std::vector<InitramfsGenerator>& gens,
+                                         EditSet* set) {
+  std::set<std::string> planned;
+  for (const auto& gen : gens) {
+    const auto files = BindHookFiles(gen.name);
+    if (files.empty()) {
+      set->notes.push_back(fmt::format(
+          "{} has no early-binding hook from vmprep: devices are bound by vfio-pci ids only",
+          gen.name));
+      continue;
+    }
+    for (const auto& path : files) {
+      if (planned.contains(path)) continue;
+      auto present = CheckExists(host, Root::kConfig, path);
+      if (!present) return std::unexpected(present.error());
+      if (*present) continue;
+      planned.insert(path);
+      auto ours = host.Read(Root::kRuntime, path, 1 << 20);
+      auto info = host.Stat(Root::kRuntime, path);
+      const bool same_root = host.root_path(Root::kRuntime) == host.root_path(Root::kConfig);
+      if (same_root || !ours || !info || info->type != FileType::kRegular) {
+        set->notes.push_back(fmt::format(
+            "the early-binding hook for {} is not installed ({} missing): install vmprep's "
+            "initramfs component (`cmake --install build --component initramfs`, or the "
+            "vmprep package), then plan again",
+            gen.name, path));
+        continue;
+      }
+      set->edits.push_back(FileEdit{path, std::nullopt, std::move(*ours),
+                                    static_cast<mode_t>(info->mode & 0755),
+                                    std::string(kFixVfioBind),
+                                    fmt::format("vmprep's early-binding hook for {}, copied from "
+                                                "this vmprep's own installation",
+                                                gen.name)});
+    }
   }
-  return std::find(hooks.begin(), hooks.end(), hook) != hooks.end();
+  return {};
 }
 
 std::string Canonical(std::string_view text) {
@@ -106,7 +94,7 @@ class VfioBindFixer : public Fixer {
   std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
     if (!options.vfio || options.devices.empty()) return set;
-    auto sel = SelectVfioTargets(host, options);
+    auto sel = SelectForOptions(host, options);
     if (!sel) return std::unexpected(sel.error());
     set.notes = sel->notes;
 
@@ -132,7 +120,7 @@ class VfioBindFixer : public Fixer {
       lines.push_back({n, Canonical(words[0]), std::string(words[1])});
     }
     std::string add;
-    for (const PciDevice& d : sel->targets) {
+    for (const PciDevice& d : sel->endpoints) {
       std::string addr = d.address.ToString(), id = VendorDeviceText(d);
       auto it = std::find_if(lines.begin(), lines.end(),
                              [&](const BindLine& l) { return l.address == addr; });
@@ -155,42 +143,15 @@ class VfioBindFixer : public Fixer {
                                    "at boot (/etc/vmprep is created 0755)"});
     }
 
-    // The hook needs its files in the generator's directories; they come with
-    // vmprep's package (initramfs-hooks/install.cmake), so they are reported,
-    // not copied.
-    if (!host.Exists(Root::kConfig, "/usr/lib/vmprep/vfio-bind.sh")) {
-      set.notes.push_back(
-          "the early-binding hook is not installed "
-          "(/usr/lib/vmprep/vfio-bind.sh missing): "
-          "install vmprep's initramfs component (cmake "
-          "--install <build> --component "
-          "initramfs) and regenerate the initramfs");
+    auto gens = ReadInitramfsGenerators(host);
+    if (!gens) return std::unexpected(gens.error());
+    if (auto hooks = PlanHookFiles(host, *gens, &set); !hooks)
+      return std::unexpected(hooks.error());
+    if (!set.edits.empty()) {
+      auto actions = InitramfsRegenerateActions(host);
+      if (!actions) return std::unexpected(actions.error());
+      set.actions = std::move(*actions);
     }
-    for (const auto& gen : ReadInitramfsGenerators(host)) {
-      std::string_view probe;
-      if (gen.name == "initramfs-tools") probe = "/usr/share/initramfs-tools/hooks/vmprep-vfio";
-      if (gen.name == "dracut") probe = "/usr/lib/dracut/modules.d/90vmprep-vfio/module-setup.sh";
-      if (gen.name == "mkinitcpio") probe = "/usr/lib/initcpio/install/vmprep-vfio";
-      if (probe.empty()) {
-        set.notes.push_back(
-            fmt::format("{} has no early-binding hook from vmprep: devices are "
-                        "bound by vfio-pci ids only",
-                        gen.name));
-        continue;
-      }
-      if (!host.Exists(Root::kConfig, probe)) {
-        set.notes.push_back(fmt::format(
-            "{} hook missing ({}): install vmprep's initramfs component", gen.name, probe));
-      }
-      if (gen.name == "mkinitcpio" && !MkinitcpioHasHook(host, "vmprep-vfio")) {
-        set.notes.push_back(
-            "mkinitcpio: add vmprep-vfio to HOOKS after base "
-            "and before udev in "
-            "/etc/mkinitcpio.conf (busybox images; the systemd "
-            "hook does not run it)");
-      }
-    }
-    if (!set.edits.empty()) set.actions = InitramfsRegenerateActions(host);
     return set;
   }
 };

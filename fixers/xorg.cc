@@ -59,14 +59,14 @@ class XorgFixer : public Fixer {
   std::expected<EditSet, Error> Plan(const Host& host, const FixerOptions& options) const override {
     EditSet set;
     if (!options.xorg) return set;
-    auto sel = SelectVfioTargets(host, options);
+    auto sel = SelectForOptions(host, options);
     if (!sel) return std::unexpected(sel.error());
     auto is_target = [&](const PciAddress& a) {
-      return std::any_of(sel->targets.begin(), sel->targets.end(),
+      return std::any_of(sel->endpoints.begin(), sel->endpoints.end(),
                          [&](const PciDevice& t) { return t.address == a; });
     };
     const PciDevice* gpu = nullptr;
-    for (const PciDevice* d : sel->topology.Displays()) {
+    for (const PciDevice* d : sel->scan.topology.Displays()) {
       if (is_target(d->address)) continue;
       if (!gpu || (d->boot_vga.value_or(false) && !gpu->boot_vga.value_or(false))) gpu = d;
     }
@@ -109,7 +109,7 @@ class XorgFixer : public Fixer {
         auto b = d.section->First("BusID");
         if (!b) continue;
         auto parsed = ParseBusId(*b);
-        for (const PciDevice& t : sel->targets) {
+        for (const PciDevice& t : sel->endpoints) {
           if (parsed && *parsed == PciBusId{t.address.domain, t.address.bus, t.address.device,
                                             t.address.function}) {
             return std::unexpected(

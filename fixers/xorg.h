@@ -4,10 +4,9 @@
 #include <memory>
 
 #include "fixers/fixer.h"
+#include "system/fixer_ids.h"
 
 namespace vmprep {
-
-inline constexpr std::string_view kXorgHostGpuConf = "/etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf";
 
 std::unique_ptr<Fixer> MakeXorgFixer();
 

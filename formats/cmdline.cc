@@ -69,6 +69,33 @@ void Cmdline::Split() {
     }
     tokens_.push_back({begin, i});
   }
+  kernel_end_ = tokens_.size();
+  end_kind_ = EndKind::kNone;
+  for (size_t t = 0; t < tokens_.size(); ++t) {
+    std::string_view tok(text_.data() + tokens_[t].begin, tokens_[t].end - tokens_[t].begin);
+    if (std::count(tok.begin(), tok.end(), '"') % 2 == 1) {
+      // Only the last token can hold an odd number of quotes: it runs to the end.
+      kernel_end_ = t;
+      end_kind_ = EndKind::kUnclosedQuote;
+      break;
+    }
+    if (!CmdlineHasValue(tok) && StripQuotes(tok) == "--") {
+      kernel_end_ = t;
+      end_kind_ = EndKind::kDashDash;
+      break;
+    }
+  }
+}
+
+size_t Cmdline::EndOffset() const {
+  return kernel_end_ < tokens_.size() ? tokens_[kernel_end_].begin : text_.size();
+}
+
+std::vector<std::string> Cmdline::KernelTokens() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kernel_end_; ++i)
+    out.push_back(text_.substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin));
+  return out;
 }
 
 std::vector<std::string> Cmdline::Tokens() const {
@@ -79,7 +106,7 @@ std::vector<std::string> Cmdline::Tokens() const {
 
 int Cmdline::FindLast(std::string_view key) const {
   std::string want = CmdlineKey(key);
-  for (int i = static_cast<int>(tokens_.size()) - 1; i >= 0; --i) {
+  for (int i = static_cast<int>(kernel_end_) - 1; i >= 0; --i) {
     std::string_view tok(text_.data() + tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
     if (CmdlineKey(tok) == want) return i;
   }
@@ -114,6 +141,12 @@ void Cmdline::EraseToken(size_t index) {
 }
 
 void Cmdline::Append(std::string_view token) {
+  if (kernel_end_ < tokens_.size()) {
+    // Where the kernel still reads it: before "--" or the unclosed quote.
+    text_.insert(tokens_[kernel_end_].begin, std::string(token) + " ");
+    Split();
+    return;
+  }
   size_t insert_at = tokens_.empty() ? 0 : tokens_.back().end;
   if (tokens_.empty()) {
     // Keep any whitespace the value carried (GRUB_CMDLINE_LINUX=" "): put the
@@ -130,7 +163,7 @@ bool Cmdline::Set(std::string_view token) {
   std::string key = CmdlineKey(token);
   int first = -1;
   bool changed = false;
-  for (size_t i = 0; i < tokens_.size();) {
+  for (size_t i = 0; i < kernel_end_;) {
     std::string tok = text_.substr(tokens_[i].begin, tokens_[i].end - tokens_[i].begin);
     if (CmdlineKey(tok) != key) {
       ++i;

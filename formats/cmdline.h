@@ -19,13 +19,29 @@ std::string CmdlineKey(std::string_view token);
 std::string CmdlineValue(std::string_view token);
 bool CmdlineHasValue(std::string_view token);
 
+// A command line as the kernel reads it. The kernel stops reading parameters at a bare "--"
+// (parse_args(): every word after it goes to init) and at a double quote that is never closed
+// (next_arg() reads the rest as one word). Words from there on are not parameters: lookups
+// never find them, edits never change or remove them, and new tokens are put before them.
 class Cmdline {
  public:
   explicit Cmdline(std::string_view text);
 
-  // Tokens in order, each exactly as written (quotes kept).
+  // Tokens in order, each exactly as written (quotes kept), all of them.
   std::vector<std::string> Tokens() const;
-  // Index of the last token whose key matches `key` (the one that wins), or -1.
+  // The tokens the kernel reads as parameters: those before End().
+  std::vector<std::string> KernelTokens() const;
+
+  enum class EndKind {
+    kNone,           // the kernel reads every token
+    kDashDash,       // a bare "--": the rest is init's
+    kUnclosedQuote,  // a token opens a double quote that is never closed
+  };
+  EndKind End() const { return end_kind_; }
+  // Where in text() the kernel stops reading parameters (text().size() for kNone).
+  size_t EndOffset() const;
+
+  // Index of the last parameter whose key matches `key` (the one that wins), or -1.
   int FindLast(std::string_view key) const;
   bool Has(std::string_view key) const { return FindLast(key) >= 0; }
   // Value of the winning token for `key` (empty when absent).
@@ -54,6 +70,8 @@ class Cmdline {
 
   std::string text_;
   std::vector<Span> tokens_;
+  size_t kernel_end_ = 0;  // tokens_[0, kernel_end_) are parameters
+  EndKind end_kind_ = EndKind::kNone;
 };
 
 // Splits a comma list, dropping empty items ("a,,b," -> a, b).

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/text.h"
+#include "formats/cmdline.h"
 
 namespace vmprep {
 namespace {
@@ -630,7 +631,47 @@ std::expected<ShellVarsFile::State, Error> ShellVarsFile::Evaluate(std::string_v
 std::expected<std::string, Error> ShellVarsFile::Value(std::string_view name) const {
   auto s = Evaluate(name);
   if (!s) return std::unexpected(s.error());
-  return s->elements.empty() ? std::string() : s->elements[0];
+  std::string value = s->elements.empty() ? std::string() : s->elements[0];
+  if (name.starts_with("GRUB_CMDLINE_") && !s->array &&
+      std::count(value.begin(), value.end(), '"') % 2 == 1) {
+    // grub-mkconfig pastes the value unquoted into grub.cfg's `linux` line, where GRUB's own
+    // parser reads double quotes (grub-script-check rejects the file), and the kernel would
+    // read everything after it as one word.
+    return std::unexpected(
+        At(LineOfValueChar(name, value.rfind('"')),
+           std::string(name) +
+               " has a double quote that is never closed: grub-mkconfig pastes the value into "
+               "grub.cfg, whose parser rejects it, and the kernel would read the rest as one "
+               "word; expected balanced double quotes (close it or remove it)"));
+  }
+  if (name == "GRUB_CMDLINE_LINUX" && !s->array) {
+    // 10_linux writes "${GRUB_CMDLINE_LINUX} ${GRUB_CMDLINE_LINUX_DEFAULT}": after a "--"
+    // here, the default options go to init, not to the kernel.
+    Cmdline cmdline(value);
+    if (cmdline.End() == Cmdline::EndKind::kDashDash) {
+      return std::unexpected(
+          At(LineOfValueChar(name, cmdline.EndOffset()),
+             "GRUB_CMDLINE_LINUX holds \"--\": grub-mkconfig puts GRUB_CMDLINE_LINUX_DEFAULT after "
+             "it, so those options go to init, not to the kernel; expected \"--\" and init's "
+             "arguments at the end of GRUB_CMDLINE_LINUX_DEFAULT"));
+    }
+  }
+  return value;
+}
+
+int ShellVarsFile::LineOfValueChar(std::string_view name, size_t offset) const {
+  // The value of a scalar is its chain's words one after the other.
+  for (size_t i : Chain(name)) {
+    const ShellWord& w = assignments_[i].scalar;
+    if (offset < w.chars.size()) {
+      size_t pos = w.chars[offset].begin;
+      auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), pos);
+      return static_cast<int>(it - line_starts_.begin());
+    }
+    offset -= w.chars.size();
+  }
+  auto chain = Chain(name);
+  return chain.empty() ? 0 : assignments_[chain.back()].line;
 }
 
 std::expected<std::vector<std::string>, Error> ShellVarsFile::Words(std::string_view name) const {

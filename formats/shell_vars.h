@@ -79,7 +79,11 @@ class ShellVarsFile {
   std::vector<std::string> Names() const;
   bool IsAssigned(std::string_view name) const;
   // The value "$NAME" has after bash sources the file alone (element 0 for
-  // arrays), or an Error naming the line that makes it unknowable.
+  // arrays), or an Error naming the line that makes it unknowable. GRUB's
+  // GRUB_CMDLINE_* values are also refused when a double quote in them is
+  // never closed (grub.cfg could not be generated from them), naming the
+  // line where that quote opens, and GRUB_CMDLINE_LINUX when it holds a bare
+  // "--" (GRUB_CMDLINE_LINUX_DEFAULT, written after it, would go to init).
   std::expected<std::string, Error> Value(std::string_view name) const;
   // Array elements, or the scalar value split on blanks (how mkinitcpio and
   // dracut use their string-style variables).
@@ -131,6 +135,8 @@ class ShellVarsFile {
                                     const std::function<bool(const ShellVarsFile&)>& check,
                                     std::string_view op);
   Error At(int line, std::string message) const;
+  // The line of the byte that gave character `offset` of a scalar's value.
+  int LineOfValueChar(std::string_view name, size_t offset) const;
 
   std::string text_;
   std::string path_;

@@ -43,4 +43,9 @@ const std::expected<std::vector<MountEntry>, Error>& SystemFacts::Mounts() const
   return *mounts_;
 }
 
+const std::expected<std::vector<ConfiguredCmdline>, Error>& SystemFacts::NextBootCmdlines() const {
+  if (!next_boot_) next_boot_ = ReadConfiguredCmdlines(host_);
+  return *next_boot_;
+}
+
 }  // namespace vmprep

@@ -12,6 +12,7 @@
 #include "system/kernel_params.h"
 #include "system/modules.h"
 #include "system/mounts.h"
+#include "system/next_boot.h"
 #include "system/pci_scan.h"
 #include "system/system_info.h"
 #include "system/vfio_config.h"
@@ -34,6 +35,8 @@ class SystemFacts {
   const PciNames& Names() const;  // names alone ("Audio device"), loaded on first use
   const VfioConfig& Vfio() const;
   const std::expected<std::vector<MountEntry>, Error>& Mounts() const;
+  // Where the next boot's command line comes from (read on first use).
+  const std::expected<std::vector<ConfiguredCmdline>, Error>& NextBootCmdlines() const;
 
  private:
   const Host& host_;
@@ -45,6 +48,7 @@ class SystemFacts {
   mutable std::unique_ptr<PciNames> names_;
   mutable std::optional<VfioConfig> vfio_;
   mutable std::optional<std::expected<std::vector<MountEntry>, Error>> mounts_;
+  mutable std::optional<std::expected<std::vector<ConfiguredCmdline>, Error>> next_boot_;
 };
 
 }  // namespace vmprep

@@ -15,4 +15,10 @@ inline constexpr std::string_view kFixXorg = "xorg";
 inline constexpr std::string_view kFixQemuBridge = "qemu-bridge";
 inline constexpr std::string_view kFixVfioBind = "vfio-bind";
 
+// The files the fixers own, named the same in the probes' hints.
+inline constexpr std::string_view kModprobeVfioConf = "/etc/modprobe.d/vmprep-vfio.conf";
+inline constexpr std::string_view kModulesLoadConf = "/etc/modules-load.d/vmprep.conf";
+inline constexpr std::string_view kVfioBindConf = "/etc/vmprep/vfio-bind.conf";
+inline constexpr std::string_view kXorgHostGpuConf = "/etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf";
+
 }  // namespace vmprep

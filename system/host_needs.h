@@ -1,5 +1,7 @@
-// Which PCI devices the running host itself needs: the controller of its root file system,
-// the console GPU (boot_vga=1), the NIC of its default route. Read from the runtime root.
+// Which PCI devices the running host itself needs: the controllers of its root file system,
+// /boot and the ESP (through dm, md, LVM and LUKS), the NIC of its default route (IPv4 and
+// IPv6, through bridges, bonds and VLANs), and its console GPU (boot_vga=1). Read from the
+// runtime root. The isolation probe, the session's refusals and the wizard all ask here.
 #pragma once
 
 #include <vector>
@@ -15,6 +17,9 @@ namespace vmprep {
 struct FoundNeeds {
   HostNeeds needs;
   std::vector<Evidence> evidence;  // how each need was found
+  // What could not be read: a plan must not rest on these (an unreadable mountinfo or
+  // route table means the boot disk or the default-route NIC is unknown).
+  std::vector<Error> errors;
 };
 
 FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan,

@@ -7,20 +7,27 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "core/dropins.h"
+#include "core/paths.h"
+#include "core/text.h"
 #include "formats/shell_vars.h"
 #include "system/modules.h"
 
 namespace vmprep {
 namespace {
 
-std::string FirstExisting(const Host& host, std::initializer_list<const char*> paths) {
+// The first of `paths` that exists; "" when none does; an Error when one cannot be told.
+std::expected<std::string, Error> FirstExisting(const Host& host,
+                                                std::initializer_list<const char*> paths) {
   for (const char* p : paths) {
-    if (host.Exists(Root::kConfig, p)) return p;
+    auto exists = CheckExists(host, Root::kConfig, p);
+    if (!exists) return std::unexpected(exists.error());
+    if (*exists) return std::string(p);
   }
-  return "";
+  return std::string();
 }
 
 // Applies every top-level assignment of `vars` in `files` (in order) as bash would when
@@ -81,43 +88,91 @@ bool InitramfsGenerator::Mentions(std::string_view module) const {
                                       [&](const std::string& m) { return ModuleName(m) == want; });
 }
 
-BindHookState CheckBindHook(const Host& host, const InitramfsGenerator& generator) {
-  std::vector<std::string> wanted = {"/usr/lib/vmprep/vfio-bind.sh"};
-  if (generator.name == "initramfs-tools") {
-    wanted.push_back("/usr/share/initramfs-tools/hooks/vmprep-vfio");
-    wanted.push_back("/usr/share/initramfs-tools/scripts/init-top/00vmprep-vfio");
-  } else if (generator.name == "dracut") {
-    wanted.push_back("/usr/lib/dracut/modules.d/90vmprep-vfio/module-setup.sh");
-  } else if (generator.name == "mkinitcpio") {
-    wanted.push_back("/usr/lib/initcpio/install/vmprep-vfio");
-    wanted.push_back("/usr/lib/initcpio/hooks/vmprep-vfio");
+std::vector<std::string> BindHookFiles(std::string_view generator) {
+  if (generator == "initramfs-tools") {
+    return {"/usr/lib/vmprep/vfio-bind.sh", "/usr/share/initramfs-tools/hooks/vmprep-vfio",
+            "/usr/share/initramfs-tools/scripts/init-top/00vmprep-vfio"};
   }
+  if (generator == "dracut") {
+    return {"/usr/lib/vmprep/vfio-bind.sh",
+            "/usr/lib/dracut/modules.d/90vmprep-vfio/module-setup.sh",
+            "/usr/lib/dracut/modules.d/90vmprep-vfio/vmprep-vfio.sh"};
+  }
+  if (generator == "mkinitcpio") {
+    return {"/usr/lib/vmprep/vfio-bind.sh", "/usr/lib/initcpio/install/vmprep-vfio",
+            "/usr/lib/initcpio/hooks/vmprep-vfio"};
+  }
+  return {};
+}
+
+BindHookState CheckBindHook(const Host& host, const InitramfsGenerator& generator) {
   BindHookState state;
-  for (const auto& path : wanted) {
+  for (const auto& path : BindHookFiles(generator.name)) {
     if (!host.Exists(Root::kConfig, path)) state.missing.push_back(path);
   }
   if (generator.name == "mkinitcpio") {
-    state.listed = std::find(generator.hooks.begin(), generator.hooks.end(), "vmprep-vfio") !=
-                   generator.hooks.end();
+    const auto& hooks = generator.hooks;
+    auto at = [&](std::string_view name) {
+      return std::find(hooks.begin(), hooks.end(), name) - hooks.begin();
+    };
+    const auto ours = at("vmprep-vfio"), base = at("base"), udev = at("udev");
+    const auto end = static_cast<std::ptrdiff_t>(hooks.size());
+    state.listed = ours != end;
+    state.ordered = !state.listed || ((base == end || base < ours) && (udev == end || ours < udev));
+    state.modconf = at("modconf") != end || at("systemd") != end;
   }
   return state;
 }
 
-std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
+std::vector<std::string> MkinitcpioFiles(const Host& host) {
+  std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
+  for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
+  return files;
+}
+
+KernelVersion KernelVersion::Parse(std::string_view release) {
+  KernelVersion v;
+  std::string_view s = Trim(release);
+  int major = 0, minor = 0;
+  auto r1 = std::from_chars(s.data(), s.data() + s.size(), major);
+  if (r1.ec != std::errc() || r1.ptr == s.data() + s.size() || *r1.ptr != '.') return v;
+  auto r2 = std::from_chars(r1.ptr + 1, s.data() + s.size(), minor);
+  if (r2.ec != std::errc()) return v;
+  v.major = major;
+  v.minor = minor;
+  return v;
+}
+
+std::vector<std::string> VfioEarlyModules(const KernelVersion& kernel) {
+  std::vector<std::string> m = {"vfio_pci", "vfio", "vfio_iommu_type1"};
+  if (kernel.has_virqfd_module()) m.push_back("vfio_virqfd");
+  return m;
+}
+
+std::expected<std::vector<InitramfsGenerator>, Error> ReadInitramfsGenerators(const Host& host) {
   std::vector<InitramfsGenerator> gens;
-  if (std::string tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"});
-      !tool.empty()) {
-    InitramfsGenerator g{"mkinitcpio", tool};
-    std::vector<std::string> files = {"/etc/mkinitcpio.conf"};
-    for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/mkinitcpio.conf.d"})) files.push_back(f);
+  auto mkinitcpio_tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"});
+  if (!mkinitcpio_tool) return std::unexpected(mkinitcpio_tool.error());
+  if (const std::string& tool = *mkinitcpio_tool; !tool.empty()) {
+    InitramfsGenerator g{
+        "mkinitcpio",
+        tool,
+        {{"mkinitcpio", "-P"}, "rebuild the initramfs of every mkinitcpio preset"}};
+    std::vector<std::string> files = MkinitcpioFiles(host);
     ApplyShellFiles(host, files, {"MODULES"}, &g.modules, &g);
     ApplyShellFiles(host, files, {"HOOKS"}, &g.hooks, &g);
     gens.push_back(std::move(g));
   }
-  if (std::string tool =
-          FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"});
-      !tool.empty()) {
-    InitramfsGenerator g{"dracut", tool};
+  auto dracut_tool = FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"});
+  if (!dracut_tool) return std::unexpected(dracut_tool.error());
+  if (const std::string& tool = *dracut_tool; !tool.empty()) {
+    // --regenerate-all rebuilds the image of every installed kernel where dracut itself
+    // puts it (BLS /boot/<machine-id>/<version>/initrd on kernel-install systems,
+    // /boot/initramfs-<version>.img otherwise); --force because the images exist.
+    InitramfsGenerator g{"dracut",
+                         tool,
+                         {{"dracut", "--regenerate-all", "--force"},
+                          "rebuild the initramfs of every installed kernel"}};
     std::vector<std::string> files = {"/etc/dracut.conf"};
     for (auto& f :
          DropInFiles(host, Root::kConfig, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"}))
@@ -126,10 +181,13 @@ std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
     ApplyShellFiles(host, files, {"add_drivers"}, &g.included, &g);
     gens.push_back(std::move(g));
   }
-  if (std::string tool =
-          FirstExisting(host, {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"});
-      !tool.empty()) {
-    InitramfsGenerator g{"initramfs-tools", tool};
+  auto itools_tool = FirstExisting(host, {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"});
+  if (!itools_tool) return std::unexpected(itools_tool.error());
+  if (const std::string& tool = *itools_tool; !tool.empty()) {
+    InitramfsGenerator g{"initramfs-tools",
+                         tool,
+                         {{"update-initramfs", "-u", "-k", "all"},
+                          "rebuild the initramfs of every installed kernel"}};
     std::vector<std::string> files = {"/etc/initramfs-tools/modules"};
     if (auto names = host.List(Root::kConfig, "/etc/initramfs-tools/modules.d")) {
       for (const auto& n : *names) files.push_back("/etc/initramfs-tools/modules.d/" + n);
@@ -149,8 +207,13 @@ std::vector<InitramfsGenerator> ReadInitramfsGenerators(const Host& host) {
     }
     gens.push_back(std::move(g));
   }
-  if (std::string tool = FirstExisting(host, {"/usr/bin/booster"}); !tool.empty()) {
-    InitramfsGenerator g{"booster", tool};
+  auto booster_tool = FirstExisting(host, {"/usr/bin/booster"});
+  if (!booster_tool) return std::unexpected(booster_tool.error());
+  if (const std::string& tool = *booster_tool; !tool.empty()) {
+    InitramfsGenerator g{"booster",
+                         tool,
+                         {{"/usr/lib/booster/regenerate_images"},
+                          "rebuild the booster images of every installed kernel"}};
     const char* path = "/etc/booster.yaml";
     if (auto text = host.Read(Root::kConfig, path, 1 << 20)) {
       int n = 0;

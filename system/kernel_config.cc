@@ -2,29 +2,10 @@
 #include "system/kernel_config.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
+
+#include "formats/decompress.h"
 
 namespace vmprep {
-
-std::optional<std::string> Gunzip(std::string_view bytes, std::size_t max_out) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  zs.avail_in = static_cast<uInt>(bytes.size());
-  std::string out;
-  char buf[65536];
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-    if (out.size() > max_out) rc = Z_MEM_ERROR;
-  }
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
-}
 
 KernelConfig KernelConfig::Parse(std::string_view text, std::string source) {
   KernelConfig config;
@@ -35,9 +16,11 @@ KernelConfig KernelConfig::Parse(std::string_view text, std::string source) {
   return config;
 }
 
-KernelConfig KernelConfig::Read(const Host& host, std::string_view release) {
-  if (auto gz = host.Read(Root::kRuntime, "/proc/config.gz", 4u << 20)) {
-    if (auto text = Gunzip(*gz)) return Parse(*text, "/proc/config.gz");
+KernelConfig KernelConfig::Read(const Host& host, std::string_view release, bool running) {
+  if (running) {
+    if (auto gz = host.Read(Root::kRuntime, "/proc/config.gz", 4u << 20)) {
+      if (auto text = Gunzip(*gz, 8u << 20)) return Parse(*text, "/proc/config.gz");
+    }
   }
   if (!release.empty() && release.find('/') == std::string_view::npos) {
     std::string path = fmt::format("/boot/config-{}", release);

@@ -13,7 +13,9 @@ namespace vmprep {
 
 class KernelConfig {
  public:
-  static KernelConfig Read(const Host& host, std::string_view release);
+  // `running`: `release` is the running kernel, so /proc/config.gz of the runtime root
+  // describes it; else only /boot/config-<release> of the config root does.
+  static KernelConfig Read(const Host& host, std::string_view release, bool running = true);
   static KernelConfig Parse(std::string_view text, std::string source);
   bool known() const { return !source_.empty(); }
   const std::string& source() const { return source_; }
@@ -26,8 +28,5 @@ class KernelConfig {
   std::string source_;
   std::string text_;  // searched per symbol: a handful of look-ups do not pay for a map
 };
-
-// Gunzips `bytes` (at most `max_out` bytes of output).
-std::optional<std::string> Gunzip(std::string_view bytes, std::size_t max_out = 8u << 20);
 
 }  // namespace vmprep

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <libkmod.h>
 
+#include <cctype>
 #include <map>
 #include <type_traits>
 
@@ -59,30 +60,92 @@ std::string_view ModuleStateName(ModuleState state) {
       return "available, not loaded";
     case ModuleState::kMissing:
       return "missing";
+    case ModuleState::kUnknown:
+      return "unknown";
   }
   return "missing";
+}
+
+namespace {
+
+// "/usr/lib/modules/<release>" (or /lib/modules) holding a module index, "" when none.
+std::string ModulesDirFor(const Host& host, std::string_view release) {
+  if (release.empty() || release.find('/') != std::string_view::npos || release == "." ||
+      release == "..")
+    return "";
+  for (const char* base : {"/usr/lib/modules/", "/lib/modules/"}) {
+    auto resolved = host.Resolve(Root::kConfig, std::string(base) + std::string(release));
+    if (resolved && host.Exists(Root::kConfig, *resolved + "/modules.dep.bin")) return *resolved;
+  }
+  return "";
+}
+
+// The newest kernel with a module index in the config root ("6.1.0-28-amd64" after
+// "6.1.0-9-amd64": numbers compare as numbers).
+std::string NewestInstalledKernel(const Host& host) {
+  std::string best;
+  for (const char* base : {"/usr/lib/modules", "/lib/modules"}) {
+    auto names = host.List(Root::kConfig, base);
+    if (!names) continue;
+    for (const auto& n : *names) {
+      if (ModulesDirFor(host, n).empty()) continue;
+      if (best.empty() || VersionLess(best, n)) best = n;
+    }
+    if (!best.empty()) break;
+  }
+  return best;
+}
+
+}  // namespace
+
+bool VersionLess(std::string_view a, std::string_view b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      std::size_t i2 = i, j2 = j;
+      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
+      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
+      auto na = a.substr(i, i2 - i), nb = b.substr(j, j2 - j);
+      while (na.size() > 1 && na.front() == '0') na.remove_prefix(1);
+      while (nb.size() > 1 && nb.front() == '0') nb.remove_prefix(1);
+      if (na.size() != nb.size()) return na.size() < nb.size();
+      if (na != nb) return na < nb;
+      i = i2, j = j2;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i, ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
 }
 
 ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
   if (auto rel = host.Read(Root::kRuntime, "/proc/sys/kernel/osrelease")) {
     release_ = std::string(Trim(*rel));
   }
+  modules_dir_ = ModulesDirFor(host, release_);
+  // The live ISO looking at an installed system: a live runtime root and another config root.
+  // A system without the running kernel's modules is then asked about its own kernel. (A
+  // captured tree, or a host whose running kernel's modules were removed by an upgrade, keeps
+  // the running kernel: its loaded state is still true.)
+  const bool foreign = host.live_runtime() && host.root_path(Root::kConfig) != "/";
+  if (modules_dir_.empty() && foreign) {
+    if (std::string installed = NewestInstalledKernel(host); !installed.empty()) {
+      release_ = installed;
+      running_ = false;
+      modules_dir_ = ModulesDirFor(host, release_);
+    }
+  }
+  if (!running_) return;
   if (auto mods = host.Read(Root::kRuntime, "/proc/modules")) {
     proc_modules_ = std::move(*mods);
     have_proc_modules_ = true;
   }
-  if (release_.empty() || release_.find('/') != std::string::npos) return;
-  for (const char* base : {"/usr/lib/modules/", "/lib/modules/"}) {
-    auto resolved = host.Resolve(Root::kConfig, std::string(base) + release_);
-    if (resolved && host.Exists(Root::kConfig, *resolved + "/modules.dep.bin")) {
-      modules_dir_ = *resolved;
-      break;
-    }
-  }
 }
 
 const KernelConfig& ModuleIndex::kernel_config() const {
-  if (!config_) config_ = KernelConfig::Read(host_, release_);
+  if (!config_) config_ = KernelConfig::Read(host_, release_, running_);
   return *config_;
 }
 
@@ -122,12 +185,15 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
       }
     }
   }
-  if (auto initstate = host_.Read(Root::kRuntime, sys + "/initstate")) {
+  // /sys/module describes only the running kernel.
+  auto initstate = running_ ? host_.Read(Root::kRuntime, sys + "/initstate")
+                            : std::expected<std::string, Error>(std::unexpected(Error{}));
+  if (initstate) {
     info.state = ModuleState::kLoaded;
     info.evidence.push_back({sys + "/initstate", std::string(Trim(*initstate))});
     return info;
   }
-  if (host_.Exists(Root::kRuntime, sys)) {
+  if (running_ && host_.Exists(Root::kRuntime, sys)) {
     // A module directory without initstate belongs to a built-in module.
     info.state = ModuleState::kBuiltin;
     info.evidence.push_back({sys, "present without initstate: built into the kernel"});
@@ -148,6 +214,8 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
   }
   ::kmod_ctx* ctx = Context();
   if (ctx == nullptr) {
+    // Neither loaded, nor known built in, and no index to look in: cannot tell.
+    info.state = ModuleState::kUnknown;
     info.evidence.push_back(
         {modules_dir_.empty() ? fmt::format("/usr/lib/modules/{}", release_) : modules_dir_,
          release_.empty() ? "kernel release unknown (/proc/sys/kernel/osrelease unreadable)"

@@ -14,9 +14,13 @@ struct kmod_ctx;
 
 namespace vmprep {
 
-enum class ModuleState { kLoaded, kBuiltin, kAvailable, kMissing };
+// kUnknown: nothing could tell (no module index, no kernel configuration): never "missing".
+enum class ModuleState { kLoaded, kBuiltin, kAvailable, kMissing, kUnknown };
 
 std::string_view ModuleStateName(ModuleState state);  // "loaded", "built in", ...
+
+// Kernel release order: "6.1.0-9-amd64" < "6.1.0-28-amd64" (digit runs compare as numbers).
+bool VersionLess(std::string_view a, std::string_view b);
 
 struct ModuleInfo {
   std::string name;  // normalised: dashes become underscores
@@ -36,7 +40,12 @@ class ModuleIndex {
   ModuleIndex(const ModuleIndex&) = delete;
   ModuleIndex& operator=(const ModuleIndex&) = delete;
 
+  // The kernel module questions are about: the running kernel, except on the live ISO looking
+  // at an installed system that lacks it (a live runtime root, another config root): then the
+  // newest kernel installed there. Loaded state and /proc/config.gz describe only the running
+  // kernel and are not used for another one.
   const std::string& kernel_release() const { return release_; }
+  bool running_kernel() const { return running_; }
   // Where the modules directory is (e.g. "/usr/lib/modules/6.1.0-26-amd64"), or empty.
   const std::string& modules_dir() const { return modules_dir_; }
   // `config_symbol` (e.g. "VHOST_NET") lets the kernel configuration settle what sysfs and
@@ -47,6 +56,7 @@ class ModuleIndex {
  private:
   const Host& host_;
   std::string release_;
+  bool running_ = true;
   std::string modules_dir_;
   std::string proc_modules_;
   bool have_proc_modules_ = false;

@@ -8,6 +8,7 @@ extern "C" {
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <charconv>
 
 namespace vmprep {
@@ -59,20 +60,28 @@ std::expected<PciScan, Error> ScanPci(const Host& host) {
     if (auto v = read_hex("subsystem_device"))
       d.device.subsystem_device_id = static_cast<std::uint16_t>(*v);
     if (auto v = read_hex("revision")) d.revision = static_cast<std::uint8_t>(*v);
-    if (auto v = host.Read(Root::kRuntime, dir + "/boot_vga", 16))
+    // An attribute or link that is simply absent (no driver, no group, not a VGA device)
+    // is a fact; one that exists but cannot be read is an error a plan must not ignore.
+    std::vector<Error> unreadable;
+    auto optional = [&](auto result) {
+      if (!result && result.error().errno_value != ENOENT) unreadable.push_back(result.error());
+      return result;
+    };
+    if (auto v = optional(host.Read(Root::kRuntime, dir + "/boot_vga", 16)))
       d.device.boot_vga = Trim(*v) == "1";
-    if (auto v = host.Read(Root::kRuntime, dir + "/driver_override", 256)) {
+    if (auto v = optional(host.Read(Root::kRuntime, dir + "/driver_override", 256))) {
       auto t = Trim(*v);
       if (t != "(null)") d.driver_override = std::string(t);
     }
-    if (auto link = host.ReadLink(Root::kRuntime, dir + "/driver"))
+    if (auto link = optional(host.ReadLink(Root::kRuntime, dir + "/driver")))
       d.device.driver = Basename(*link);
-    if (auto link = host.ReadLink(Root::kRuntime, dir + "/iommu_group")) {
+    if (auto link = optional(host.ReadLink(Root::kRuntime, dir + "/iommu_group"))) {
       std::string num = Basename(*link);
       int group = -1;
       auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), group);
       if (ec == std::errc() && p == num.data() + num.size()) d.device.iommu_group = group;
     }
+    scan.errors.insert(scan.errors.end(), unreadable.begin(), unreadable.end());
     d.sysfs_path = dir;
     if (!d.device.vendor_id || !d.device.device_id || !d.device.class_code) {
       scan.errors.push_back(Error{dir, 0, "vendor, device or class attribute missing or not hex"});

@@ -237,6 +237,15 @@ bool PciDevice::IsPciBridge() const {
 
 bool PciDevice::IsHostBridge() const { return class_code && (*class_code >> 8) == 0x0600; }
 
+bool PciDevice::IsOtherBridge() const { return BaseClass() == 0x06 && !IsPciBridge(); }
+
+std::string PlatformBridgeReason(const PciDevice& bridge) {
+  return fmt::format(
+      "{} bound to {}: the host uses it, vfio-pci never takes bridges, and vfio accepts a "
+      "group only while such a bridge has no driver",
+      bridge.IsHostBridge() ? "host bridge" : "platform bridge (ISA/LPC or other)", bridge.driver);
+}
+
 bool PciDevice::IsDisplay() const { return BaseClass() == 0x03; }
 bool PciDevice::IsStorage() const { return BaseClass() == 0x01; }
 bool PciDevice::IsNetwork() const { return BaseClass() == 0x02; }
@@ -307,8 +316,9 @@ const HostNeed* HostNeeds::Find(const PciAddress& address) const {
   return nullptr;
 }
 
-void HostNeeds::Add(const PciAddress& address, std::string reason) {
-  needs.push_back(HostNeed{address, std::move(reason)});
+void HostNeeds::Add(const PciAddress& address, std::string reason, NeedKind kind) {
+  if (Find(address) != nullptr) return;  // the first reason found is the strongest
+  needs.push_back(HostNeed{address, std::move(reason), kind});
 }
 
 HostNeeds PresumeHostNeeds(const Topology& topology, const PciAddress& target) {
@@ -449,14 +459,15 @@ IsolationVerdict JudgeIsolation(const Topology& topology, const PciAddress& targ
     } else if (member->IsPciBridge()) {
       entry.role = MemberRole::kBridge;
       entry.why = "PCI bridge: vfio accepts it bound to pcieport";
-    } else if (member->IsHostBridge() && member->driver.empty()) {
+    } else if (member->IsOtherBridge() && member->driver.empty()) {
       entry.role = MemberRole::kBridge;
-      entry.why = "host bridge with no driver bound";
+      entry.why = "bridge with no driver bound";
+    } else if (member->IsOtherBridge()) {
+      entry.role = MemberRole::kHostNeeded;
+      entry.why = PlatformBridgeReason(*member);
+      host_needed = true;
     } else {
       entry.role = MemberRole::kOtherEndpoint;
-      if (member->IsHostBridge()) {
-        entry.why = "host bridge bound to " + member->driver + ": vfio needs it unbound";
-      }
       other_endpoint = true;
     }
     verdict.members.push_back(std::move(entry));

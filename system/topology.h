@@ -71,6 +71,10 @@ struct PciDevice {
   // driver is bound (AMD "dummy host bridges" never get one). Harmless when no driver is
   // known; a bound driver (e.g. an EDAC driver) makes the group unusable.
   bool IsHostBridge() const;
+  // Any other bridge (base class 0x06: host, ISA/LPC, EISA, PCMCIA, ...): a type-0 function
+  // the host's platform uses. Never given to vfio-pci; harmless in a group only without a
+  // driver.
+  bool IsOtherBridge() const;
   bool IsDisplay() const;  // base class 0x03 (VGA, XGA, 3D, other display)
   bool IsStorage() const;  // base class 0x01
   bool IsNetwork() const;  // base class 0x02
@@ -103,17 +107,29 @@ class Topology {
 };
 
 /// A device the host itself needs, and why (boot disk controller, console GPU, NIC of the
-/// default route, ...). Filled by probes from the running system.
+/// default route, ...). Found from the running system by system/host_needs.h.
+enum class NeedKind {
+  kStorage,   // holds /, /boot or the ESP: the host would not boot
+  kNetwork,   // carries the default route: the host would drop off the network
+  kConsole,   // the console GPU (boot_vga=1): single-GPU passthrough, allowed with a warning
+  kPlatform,  // a bridge with a driver bound (LPC/ISA, host bridge): vfio-pci never takes it
+  kPresumed,  // presumed from the device class alone (listings without a running system)
+};
+
 struct HostNeed {
   PciAddress address;
   std::string reason;
+  NeedKind kind = NeedKind::kPresumed;
 };
 
 struct HostNeeds {
   std::vector<HostNeed> needs;
   const HostNeed* Find(const PciAddress& address) const;
-  void Add(const PciAddress& address, std::string reason);
+  void Add(const PciAddress& address, std::string reason, NeedKind kind = NeedKind::kPresumed);
 };
+
+/// Why a bridge with a driver bound keeps its group from being passed through.
+std::string PlatformBridgeReason(const PciDevice& bridge);
 
 /// When only a listing is known (no boot disk, no route, no boot_vga): presume the host needs
 /// storage controllers (may hold its boot disk), network controllers (may carry its route),

@@ -8,6 +8,7 @@
 
 #include "core/dropins.h"
 #include "formats/modprobe_conf.h"
+#include "system/fixer_ids.h"
 #include "system/kernel_params.h"
 #include "system/topology.h"
 
@@ -62,8 +63,7 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
     auto parsed = ParseVfioIds(ids, "/proc/cmdline", &config.errors);
     config.ids.insert(config.ids.end(), parsed.begin(), parsed.end());
   }
-  constexpr std::string_view kBindConf = "/etc/vmprep/vfio-bind.conf";
-  if (auto text = host.Read(Root::kConfig, kBindConf, 1 << 20)) {
+  if (auto text = host.Read(Root::kConfig, kVfioBindConf, 1 << 20)) {
     int n = 0;
     for (auto line : SplitLines(*text)) {
       ++n;
@@ -72,11 +72,12 @@ VfioConfig ReadVfioConfig(const Host& host, const KernelParams& params) {
       auto address = PciAddress::Parse(words[0]);
       if (!address) {
         config.errors.push_back(
-            Error{std::string(kBindConf), n,
+            Error{std::string(kVfioBindConf), n,
                   "expected a PCI address such as 0000:01:00.0 and vendor:device"});
         continue;
       }
-      config.bind_addresses.emplace_back(address->ToString(), fmt::format("{}:{}", kBindConf, n));
+      config.bind_addresses.emplace_back(address->ToString(),
+                                         fmt::format("{}:{}", kVfioBindConf, n));
     }
   }
   config.modprobe_files = ModprobeFiles(host);

@@ -6,6 +6,8 @@ set(VMPREP_LIBEXECDIR "${CMAKE_INSTALL_FULL_LIBEXECDIR}/vmprep" CACHE PATH
 # systemd searches /usr/local/lib/systemd/system too, so follow the prefix.
 set(VMPREP_SYSTEMD_UNITDIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" CACHE PATH
   "Where vmprep's systemd units are installed")
+set(VMPREP_TEXTFILE_DIR "/var/lib/prometheus/node-exporter" CACHE PATH
+  "node_exporter's textfile collector directory, where vmcheck-metrics.service writes vmprep.prom")
 
 set(_vmprep_systemd_out "${CMAKE_BINARY_DIR}/systemd")
 foreach(_f vmcheck-boot vmprep-hugepages)
@@ -14,10 +16,10 @@ foreach(_f vmcheck-boot vmprep-hugepages)
     WORLD_READ WORLD_EXECUTE)
   install(PROGRAMS "${_vmprep_systemd_out}/${_f}" DESTINATION "${VMPREP_LIBEXECDIR}" COMPONENT systemd)
 endforeach()
-foreach(_f vmcheck-boot.service vmprep-hugepages@.service)
+foreach(_f vmcheck-boot.service vmprep-hugepages@.service vmcheck-metrics.service)
   configure_file("${CMAKE_CURRENT_LIST_DIR}/${_f}.in" "${_vmprep_systemd_out}/${_f}" @ONLY)
   install(FILES "${_vmprep_systemd_out}/${_f}" DESTINATION "${VMPREP_SYSTEMD_UNITDIR}" COMPONENT systemd)
 endforeach()
-install(FILES "${CMAKE_CURRENT_LIST_DIR}/dev-hugepages1G.mount"
+install(FILES "${CMAKE_CURRENT_LIST_DIR}/dev-hugepages1G.mount" "${CMAKE_CURRENT_LIST_DIR}/vmcheck-metrics.timer"
   DESTINATION "${VMPREP_SYSTEMD_UNITDIR}" COMPONENT systemd)
 install(FILES "${CMAKE_CURRENT_LIST_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}/systemd" COMPONENT systemd)

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/time.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace vmprep::testing {
@@ -28,6 +30,15 @@ class Sysroot {
   Sysroot& operator=(const Sysroot&) = delete;
 
   bool ok() const { return ok_; }
+
+  // When the captured kernel booted (btime in runtime/proc/stat), 0 when the capture has none.
+  long BootTime() const {
+    std::ifstream in(dir_ / "runtime/proc/stat");
+    for (std::string word; in >> word;) {
+      if (word == "btime" && in >> word) return std::stol(word);
+    }
+    return 0;
+  }
   std::filesystem::path dir() const { return dir_; }
   std::string runtime() const { return (dir_ / "runtime").string(); }
   std::string config() const { return (dir_ / "config").string(); }
@@ -36,5 +47,14 @@ class Sysroot {
   std::filesystem::path dir_;
   bool ok_ = false;
 };
+
+// Dates a config file an hour before the capture booted: configuration that was already in
+// place at boot (so what the runtime shows is its effect), not a change waiting for one.
+inline void SetMtimeBeforeBoot(const Sysroot& root, const std::filesystem::path& file) {
+  long boot = root.BootTime();
+  ASSERT_GT(boot, 0) << "the capture has no boot time (runtime/proc/stat)";
+  struct timeval times[2] = {{boot - 3600, 0}, {boot - 3600, 0}};
+  ASSERT_EQ(::utimes(file.c_str(), times), 0) << file;
+}
 
 }  // namespace vmprep::testing

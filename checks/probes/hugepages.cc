@@ -11,9 +11,12 @@
 #include <charconv>
 #include <map>
 
+#include "checks/pending.h"
 #include "core/dropins.h"
+#include "core/text.h"
 #include "system/facts.h"
 #include "system/fixer_ids.h"
+#include "system/hugepages.h"
 #include "system/kernel_params.h"
 #include "system/mounts.h"
 
@@ -29,77 +32,10 @@ std::uint64_t ToNumber(std::string_view text) {
   return v;
 }
 
-// "2M", "1G", "2048k" -> kB; 0 when not understood.
-std::uint64_t SizeToKb(std::string_view text) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc()) return 0;
-  std::string_view unit = text.substr(static_cast<std::size_t>(p - text.data()));
-  if (unit == "k" || unit == "K" || unit == "kB") return v;
-  if (unit == "M" || unit == "m" || unit == "MB") return v * 1024;
-  if (unit == "G" || unit == "g" || unit == "GB") return v * 1024 * 1024;
-  if (unit.empty()) return v / 1024;  // bytes
-  return 0;
-}
-
-std::string HumanKb(std::uint64_t kb) {
-  if (kb % (1024 * 1024) == 0) return fmt::format("{} GiB", kb / (1024 * 1024));
-  if (kb % 1024 == 0) return fmt::format("{} MiB", kb / 1024);
-  return fmt::format("{} KiB", kb);
-}
-
 struct PoolSize {
   std::uint64_t page_kb = 0;
   std::uint64_t total = 0, free = 0, reserved = 0, surplus = 0;
 };
-
-// What the boot command line asks for: hugepagesz=/hugepages= pairs, default size.
-struct BootRequest {
-  std::map<std::uint64_t, std::uint64_t> pages;  // page kB -> count
-  std::uint64_t default_kb = 0;
-};
-
-BootRequest ParseBootRequest(const Cmdline& cmd, std::uint64_t default_kb) {
-  BootRequest req;
-  req.default_kb = default_kb;
-  std::uint64_t current = 0;
-  for (const auto& token : cmd.Tokens()) {
-    std::string key = CmdlineKey(token), value = CmdlineValue(token);
-    if (key == "default_hugepagesz") req.default_kb = SizeToKb(value);
-    if (key == "hugepagesz") current = SizeToKb(value);
-    if (key == "hugepages") req.pages[current ? current : req.default_kb] = ToNumber(value);
-  }
-  return req;
-}
-
-// vm.nr_hugepages as systemd-sysctl applies it: /etc/sysctl.conf, then *.conf from
-// /usr/lib, /lib, /run and /etc sysctl.d by name (a name in /etc hides the same name
-// further down); the last assignment wins.
-std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& host) {
-  std::vector<std::string> files =
-      DropInFiles(host, Root::kConfig,
-                  {"/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/etc/sysctl.d"});
-  files.push_back("/etc/sysctl.conf");
-  std::optional<std::pair<std::uint64_t, Evidence>> found;
-  for (const auto& path : files) {
-    auto text = host.Read(Root::kConfig, path, 1 << 20);
-    if (!text) continue;
-    int n = 0;
-    for (auto line : SplitLines(*text)) {
-      ++n;
-      auto t = Trim(line);
-      if (t.empty() || t.front() == '#' || t.front() == ';') continue;
-      auto eq = t.find('=');
-      if (eq == std::string_view::npos) continue;
-      auto key = Trim(t.substr(0, eq));
-      if (key == "vm.nr_hugepages" || key == "vm/nr_hugepages") {
-        found = std::pair{ToNumber(t.substr(eq + 1)),
-                          Evidence{fmt::format("{}:{}", path, n), std::string(t)}};
-      }
-    }
-  }
-  return found;
-}
 
 }  // namespace
 
@@ -158,16 +94,16 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     }
   }
 
-  std::uint64_t mem_total_kb = 0, default_kb = 0;
+  std::uint64_t default_kb = 0;
+  const std::uint64_t mem_total_kb = MemTotalKb(host).value_or(0);
   if (auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo", 1 << 16)) {
     for (auto line : SplitLines(*meminfo)) {
-      if (line.starts_with("MemTotal:")) mem_total_kb = ToNumber(SplitWords(line)[1]);
       if (line.starts_with("Hugepagesize:")) default_kb = ToNumber(SplitWords(line)[1]);
     }
   }
   const SystemFacts& facts = context.Facts(host);
   const KernelParams& params = facts.Params();
-  BootRequest boot = ParseBootRequest(params.cmdline, default_kb);
+  HugepageRequest boot = ParseHugepageRequest(params.cmdline, default_kb);
   auto sysctl = SysctlHugepages(host);
   if (sysctl && default_kb)
     boot.pages[default_kb] = std::max(boot.pages[default_kb], sysctl->first);
@@ -191,19 +127,27 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
       f = &make("reserved", Severity::kNote,
                 "no huge pages are reserved (optional: they speed up guest memory)");
       f->hint =
-          "To back guests with huge pages, reserve them at boot, e.g. `hugepagesz=1G hugepages=16` "
-          "on the kernel command line for 16 GiB, or `vm.nr_hugepages = 8192` (2 MiB pages) in "
-          "/etc/sysctl.d/40-hugepages.conf.";
-      f->fixer = std::string(kFixHugepages);
-    } else if (mem_total_kb > 0 && reserved_kb * 10 > mem_total_kb * 9) {
+          "To back guests with huge pages, reserve them at boot: `vmsetup plan --enable "
+          "hugepages=1G:16` plans 16 GiB of 1 GiB pages on the kernel command line (the "
+          "count is yours to choose: the memory of the guests that run at once).";
+      PendingOnNextBoot(
+          facts,
+          [&](const Cmdline& next) {
+            for (const auto& [kb, count] : ParseHugepageRequest(next, default_kb).pages)
+              if (count > 0) return true;
+            return false;
+          },
+          "a huge page reservation", *f);
+    } else if (auto problem = mem_total_kb > 0
+                                  ? HugepageReservationProblem(reserved_kb, mem_total_kb)
+                                  : std::nullopt) {
+      // The same limit vmsetup's hugepages fixer refuses to plan past.
       f = &make("reserved", Severity::kFail,
-                fmt::format(
-                    "{} of huge pages are reserved, {}% of the {} of memory: the host is left "
-                    "almost nothing",
-                    HumanKb(reserved_kb), reserved_kb * 100 / mem_total_kb, HumanKb(mem_total_kb)));
-      f->hint =
-          "Reserve at most the memory of the guests that run at once, and leave the host several "
-          "GiB.";
+                fmt::format("too much memory is reserved in huge pages: {}", *problem));
+      f->hint = fmt::format(
+          "Reserve at most {} (the memory of the guests that run at once): lower hugepages= on "
+          "the kernel command line or vm.nr_hugepages.",
+          HumanKb(mem_total_kb - HugepageHostKeepKb(mem_total_kb)));
     } else if (!shortfalls.empty()) {
       f = &make("reserved", Severity::kWarn,
                 "fewer huge pages are reserved than the command line or sysctl asks for");
@@ -235,19 +179,18 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
       for (const auto& m : *mounts) {
         if (m.fstype != "hugetlbfs") continue;
         std::string ps = MountOption(m.options, "pagesize");
-        mounted_sizes.push_back(ps.empty() ? default_kb : SizeToKb(ps));
+        mounted_sizes.push_back(ps.empty() ? default_kb : HugepageSizeKb(ps));
         evidence.push_back(
             {"/proc/self/mountinfo", fmt::format("hugetlbfs on {} ({})", m.target, m.options)});
       }
     } else {
       evidence.push_back({"/proc/self/mountinfo", mounts.error().message});
     }
-    std::vector<std::string> unmounted;
+    std::vector<const PoolSize*> unmounted;
     for (const auto& p : pools) {
       if (p.total == 0) continue;
-      if (std::find(mounted_sizes.begin(), mounted_sizes.end(), p.page_kb) == mounted_sizes.end()) {
-        unmounted.push_back(HumanKb(p.page_kb));
-      }
+      if (std::find(mounted_sizes.begin(), mounted_sizes.end(), p.page_kb) == mounted_sizes.end())
+        unmounted.push_back(&p);
     }
     Finding* f;
     if (!mounts) {
@@ -255,20 +198,23 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     } else if (unmounted.empty()) {
       f = &make("mount", Severity::kPass, "a hugetlbfs is mounted for every reserved page size");
     } else {
-      std::string sizes_text;
-      for (std::size_t i = 0; i < unmounted.size(); ++i)
-        sizes_text += (i ? ", " : "") + unmounted[i];
-      f = &make("mount", Severity::kWarn,
-                fmt::format("no hugetlbfs is mounted for the reserved {} pages", sizes_text));
+      std::vector<std::string> names;
+      for (const auto* p : unmounted) names.push_back(HumanKb(p->page_kb));
+      const PoolSize& first = *unmounted.front();
+      const std::string size = first.page_kb == kKbPerGiB ? "1G"
+                               : first.page_kb == 2048    ? "2M"
+                                                          : "";
+      f = &make(
+          "mount", Severity::kWarn,
+          fmt::format("no hugetlbfs is mounted for the reserved {} pages", Join(names, ", ")));
       f->hint = fmt::format(
           "Mount one, e.g. `mkdir -p /dev/hugepages{0} && mount -t hugetlbfs -o pagesize={0} none "
-          "/dev/hugepages{0}`, and add the same to /etc/fstab (systemd mounts /dev/hugepages for "
-          "the "
+          "/dev/hugepages{0}`, and make it permanent (systemd mounts /dev/hugepages for the "
           "default size only).",
-          unmounted.front() == "1 GiB"   ? "1G"
-          : unmounted.front() == "2 MiB" ? "2M"
-                                         : unmounted.front());
-      f->fixer = std::string(kFixHugepages);
+          size.empty() ? HumanKb(first.page_kb) : size);
+      // vmsetup installs and enables a mount unit for 1 GiB pages (2 MiB ones are systemd's).
+      if (first.page_kb == kKbPerGiB)
+        f->SetFix(kFixHugepages, {"--enable", fmt::format("hugepages=1G:{}", first.total)});
     }
     if (evidence.empty()) evidence.push_back({"/proc/self/mountinfo", "no hugetlbfs mount"});
     f->evidence = std::move(evidence);

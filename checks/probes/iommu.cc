@@ -11,18 +11,19 @@
 #include <algorithm>
 #include <map>
 
+#include "checks/pending.h"
+#include "core/text.h"
 #include "system/acpi_tables.h"
 #include "system/facts.h"
 #include "system/fixer_ids.h"
+#include "system/iommu_rules.h"
 #include "system/kernel_params.h"
 #include "system/system_info.h"
 
 namespace vmprep {
 namespace {
 
-constexpr std::string_view kTables = "/sys/firmware/acpi/tables";
-
-enum class Vendor { kUnknown, kIntel, kAmd, kArm };
+constexpr std::string_view kTables = kAcpiTablesDir;
 
 struct Firmware {
   bool listable = false;  // the tables directory could be listed
@@ -152,13 +153,9 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
   // a verdict (IOMMU off, interrupt remapping).
   const Cmdline& cmd = params.cmdline;
 
-  // Vendor from the tables first; the CPU vendor only when the tables cannot be read.
-  Vendor vendor = fw.dmar                  ? Vendor::kIntel
-                  : fw.ivrs                ? Vendor::kAmd
-                  : fw.iort                ? Vendor::kArm
-                  : cpu && cpu->is_intel() ? Vendor::kIntel
-                  : cpu && cpu->is_amd()   ? Vendor::kAmd
-                                           : Vendor::kUnknown;
+  // The same rule as the kernel-cmdline fixer: tables first, then the CPU.
+  auto vendor_fact = DetectIommuVendor(host, cpu);
+  const IommuVendor vendor = vendor_fact ? vendor_fact->vendor : IommuVendor::kUnknown;
   // IOMMU units can be registered while translation is off (intel_iommu=off still lists
   // dmar0 on some kernels); only groups show that the kernel manages DMA through it.
   const bool kernel_on = kernel.groups > 0;
@@ -186,7 +183,7 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
                     ? "This is a virtual machine: its hypervisor must give it a virtual IOMMU "
                       "(QEMU: `-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on` "
                       "or `-device amd-iommu`), or run vmprep on the physical host."
-                : vendor == Vendor::kAmd
+                : vendor == IommuVendor::kAmd
                     ? "Enable 'IOMMU' (AMD-Vi) in the firmware setup (UEFI/BIOS); 'Auto' often "
                       "means off. Some boards also need 'SVM Mode' enabled."
                     : "Enable 'VT-d' (Intel Virtualization Technology for Directed I/O) in the "
@@ -228,60 +225,43 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
           }
         }
       }
+      // The same rules as the kernel-cmdline fixer (system/iommu_rules.h).
       std::vector<std::string> steps;
-      if (cmd.Get("iommu") == "off") steps.push_back("remove `iommu=off`");
-      if (vendor == Vendor::kIntel) {
-        if (cmd.Has("intel_iommu") && Contains(cmd.Get("intel_iommu"), "off")) {
-          steps.push_back(fmt::format("replace `intel_iommu={}` with `intel_iommu=on`",
-                                      cmd.Get("intel_iommu")));
-        } else if (!cmd.Has("intel_iommu") || !Contains(cmd.Get("intel_iommu"), "on")) {
-          steps.push_back("add `intel_iommu=on`");
-        }
-      } else if (vendor == Vendor::kAmd) {
-        if (cmd.Get("amd_iommu") == "off") steps.push_back("remove `amd_iommu=off`");
+      for (const auto& p : IommuTokenProblems(cmd, vendor)) {
+        if (p.problem.kind == IommuTokenProblem::Kind::kDisables) steps.push_back(p.problem.why);
       }
-      std::string joined;
-      for (std::size_t i = 0; i < steps.size(); ++i) joined += (i ? ", " : "") + steps[i];
-      if (!joined.empty()) {
+      for (const auto& token : IommuEnableTokens(vendor)) {
+        if (!IommuEnabledBy(cmd, vendor) &&
+            !HasIommuProblem(cmd, vendor, IommuTokenProblem::Kind::kDisables))
+          steps.push_back(fmt::format("add `{}`", token));
+      }
+      f->evidence = evidence;
+      if (!steps.empty()) {
         f->hint = fmt::format(
-            "On the kernel command line: {}; then regenerate the boot "
-            "configuration and reboot.",
-            joined);
-        f->fixer = std::string(kFixKernelCmdline);
-      } else if (vendor == Vendor::kAmd) {
+            "On the kernel command line: {}; then regenerate the boot configuration and "
+            "reboot.",
+            Join(steps, "; "));
+        f->SetFix(kFixKernelCmdline, {"--enable", "iommu"});
+        PendingOnNextBoot(
+            facts, [&](const Cmdline& next) { return IommuEnabledBy(next, vendor); },
+            fmt::format("the {} IOMMU", IommuVendorName(vendor)), *f);
+      } else if (vendor == IommuVendor::kAmd) {
         f->hint =
             "The AMD IOMMU is on by default: check `dmesg | grep -i AMD-Vi` for why it "
             "failed to start, and set 'IOMMU' to Enabled (not Auto) in the firmware setup.";
       } else {
         f->hint = "Check `dmesg | grep -i -e DMAR -e iommu` for why the IOMMU did not start.";
       }
+      evidence = f->evidence;
     }
     f->evidence = std::move(evidence);
   }
 
-  // --- iommu.cmdline: options that are wrong or do nothing.
+  // --- iommu.cmdline: options that are wrong or do nothing (system/iommu_rules.h).
   if (params.readable) {
     std::vector<std::string> mistakes;
-    if (cmd.Has("amd_iommu") && cmd.Get("amd_iommu") == "on") {
-      mistakes.push_back(
-          "`amd_iommu=on` is not an option the kernel knows (the AMD IOMMU is on by "
-          "default; valid values are off, fullflush, force_isolation, ...): remove it");
-    }
-    for (std::string_view bad : {"1", "on", "yes"}) {
-      if (cmd.Get("iommu") == bad) {
-        mistakes.push_back(
-            fmt::format("`iommu={}` is not an x86 iommu= option and does nothing: "
-                        "remove it (use `iommu=pt` for passthrough mode)",
-                        bad));
-      }
-    }
-    if (vendor == Vendor::kAmd && cmd.Has("intel_iommu")) {
-      mistakes.push_back(fmt::format("`intel_iommu={}` has no effect on an AMD system: remove it",
-                                     cmd.Get("intel_iommu")));
-    }
-    if (vendor == Vendor::kIntel && cmd.Has("amd_iommu") && cmd.Get("amd_iommu") != "on") {
-      mistakes.push_back(fmt::format("`amd_iommu={}` has no effect on an Intel system: remove it",
-                                     cmd.Get("amd_iommu")));
+    for (const auto& p : IommuTokenProblems(cmd, vendor)) {
+      if (p.problem.kind == IommuTokenProblem::Kind::kInvalid) mistakes.push_back(p.problem.why);
     }
     if (mistakes.empty()) {
       Finding& f =
@@ -294,9 +274,14 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
                             : fmt::format("{} IOMMU options on the kernel command line are wrong",
                                           mistakes.size()));
       f.evidence.push_back(params.AsEvidence());
-      for (std::size_t i = 0; i < mistakes.size(); ++i) f.hint += (i ? "; " : "") + mistakes[i];
-      f.hint += ".";
-      f.fixer = std::string(kFixKernelCmdline);
+      f.hint = Join(mistakes, "; ") + ".";
+      f.SetFix(kFixKernelCmdline, {"--enable", "iommu"});
+      PendingOnNextBoot(
+          facts,
+          [&](const Cmdline& next) {
+            return !HasIommuProblem(next, vendor, IommuTokenProblem::Kind::kInvalid);
+          },
+          "the corrected IOMMU options are", f);
     }
   }
 
@@ -341,7 +326,15 @@ std::vector<Finding> IommuProbe::Run(const Host& host, const ProbeContext& conte
           "can forge interrupts, and VFIO refuses devices unless told to allow unsafe "
           "interrupts.",
           cmd.Has("nointremap") ? "nointremap" : "intremap=off");
-      f->fixer = std::string(kFixKernelCmdline);
+      f->SetFix(kFixKernelCmdline, {"--enable", "iommu"});
+      f->evidence = evidence;
+      PendingOnNextBoot(
+          facts,
+          [&](const Cmdline& next) {
+            return !HasIommuProblem(next, vendor, IommuTokenProblem::Kind::kNoIntremap);
+          },
+          "interrupt remapping", *f);
+      evidence = f->evidence;
     } else if (log_disabled || (fw.dmar_table && !fw.dmar_table->interrupt_remapping)) {
       f = &make("interrupt-remapping", Severity::kWarn, "interrupt remapping is not available");
       f->hint =

@@ -217,6 +217,11 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
   auto active_backend = std::find_if(backends.begin(), backends.end(), [](const ModuleInfo& m) {
     return m.state == ModuleState::kLoaded || m.state == ModuleState::kBuiltin;
   });
+  // Whether KVM works on this machine, whoever asks: usable for this user, or the node is
+  // there with a backend loaded and only this user's permission is missing. The CPU, module
+  // and firmware verdicts are the machine's and must not change with --user.
+  const bool kvm_works =
+      usable || (device.state == DeviceState::kDenied && active_backend != backends.end());
 
   // --- kvm.device: the verdict that matters.
   {
@@ -287,7 +292,7 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
       if (vmx || svm) {
         f = &make("cpu", Severity::kPass,
                   fmt::format("the CPU offers {}", vmx ? "Intel VT-x (vmx)" : "AMD-V (svm)"));
-      } else if (usable) {
+      } else if (kvm_works) {
         f = &make("cpu", Severity::kNote,
                   "no vmx/svm flag, yet KVM works: this is a virtual machine with paravirtualised "
                   "or nested KVM");
@@ -340,23 +345,34 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
       if (available != backends.end() || core.state == ModuleState::kAvailable) {
         std::string name = available != backends.end() ? available->name : "kvm";
         const bool cpu_lacks = cpu && !cpu->has("vmx") && !cpu->has("svm");
-        if (cpu_lacks && !usable) {
+        if (cpu_lacks && !kvm_works) {
           // The module cannot load on this CPU: kvm.cpu carries the failure and its fix.
           f = &make("module", Severity::kNote,
                     fmt::format("{} is installed but not loaded; it cannot load without vmx/svm "
                                 "(see kvm.cpu)",
                                 name));
         } else {
-          f = &make("module", usable ? Severity::kNote : Severity::kFail,
+          f = &make("module", kvm_works ? Severity::kNote : Severity::kFail,
                     fmt::format("{} is installed but not loaded", name));
           f->hint = fmt::format(
               "Load it now with `modprobe {}` (dmesg tells why if it refuses) and at every boot "
               "with a line `{}` in /etc/modules-load.d/kvm.conf.",
               name, name);
         }
-      } else if (usable) {
+      } else if (kvm_works) {
         f = &make("module", Severity::kNote,
                   "no KVM vendor module is known to be loaded, but /dev/kvm works");
+      } else if (core.state == ModuleState::kUnknown) {
+        // No module index and no kernel configuration: "cannot tell" is not "missing".
+        f = &make("module", Severity::kWarn,
+                  fmt::format("cannot tell whether kernel {} has KVM modules: neither its module "
+                              "index nor its build configuration could be read",
+                              modules.kernel_release().empty() ? "(unknown release)"
+                                                               : modules.kernel_release()));
+        f->hint = fmt::format(
+            "Install the modules of the running kernel (/usr/lib/modules/{0}) or its config "
+            "file (/boot/config-{0}), then run vmcheck again.",
+            modules.kernel_release());
       } else {
         f = &make("module", Severity::kFail,
                   fmt::format("the running kernel {} has no KVM module{}",
@@ -373,10 +389,10 @@ std::vector<Finding> KvmProbe::Run(const Host& host, const ProbeContext& context
 
   // --- kvm.firmware: did the firmware switch virtualization off?
   {
-    if (usable) {
+    if (kvm_works) {
       Finding& f =
           make("firmware", Severity::kPass, "the firmware has virtualization enabled (KVM works)");
-      f.evidence.push_back({std::string(kDevKvm), "usable; the kernel log was not needed"});
+      f.evidence.push_back({std::string(kDevKvm), "KVM works; the kernel log was not needed"});
     } else if (!log.readable) {
       Finding& f =
           make("firmware", Severity::kSkip,

@@ -1,7 +1,6 @@
 /// qemu: the user-space pieces a passthrough VM needs on the host — UEFI firmware for the
 /// guest (OVMF: modern GPUs need a UEFI guest), /dev/net/tun, the bridge helper and its ACL
 /// (/etc/qemu/bridge.conf, setuid qemu-bridge-helper), and libvirt's daemons when installed.
-/// guest: with --guest, the virtio drivers a VM needs, from the kernel config and modules.
 #include "checks/probes/qemu.h"
 
 #include <fmt/format.h>
@@ -102,16 +101,22 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
       f.hint = fmt::format("If unprivileged users start VMs on a bridge: `chmod u+s {}`.", helper);
 
     const std::string conf = "/etc/qemu/bridge.conf";
+    // The bridges this machine has (/sys/class/net/NAME/bridge).
+    std::vector<std::string> bridges;
+    if (auto nets = host.List(Root::kRuntime, "/sys/class/net")) {
+      for (const auto& n : *nets)
+        if (host.Exists(Root::kRuntime, "/sys/class/net/" + n + "/bridge")) bridges.push_back(n);
+    }
     auto text = host.Read(Root::kConfig, conf, 1 << 16);
     if (!text) {
       Finding& c = AddFinding(out, "qemu", "bridge-conf", Severity::kNote,
                               "no /etc/qemu/bridge.conf: the bridge helper allows no bridge");
       c.evidence.push_back({conf, text.error().message});
-      c.hint =
-          "To let guests join bridge br0: `mkdir -p /etc/qemu && echo 'allow br0' > "
-          "/etc/qemu/bridge.conf`, "
-          "owned by root, mode 0644.";
-      c.fixer = std::string(kFixQemuBridge);
+      c.hint = fmt::format(
+          "To let guests join bridge {0}: `vmsetup plan --enable bridge={0}` "
+          "writes `allow {0}` to /etc/qemu/bridge.conf (root's, mode 0644).",
+          bridges.empty() ? "br0" : bridges.front());
+      if (!bridges.empty()) c.SetFix(kFixQemuBridge, {"--enable", "bridge=" + bridges.front()});
     } else {
       std::vector<std::string> allowed;
       int n = 0;
@@ -143,8 +148,16 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
             "Run `chown root:root /etc/qemu /etc/qemu/bridge.conf && chmod 755 /etc/qemu && chmod "
             "644 /etc/qemu/bridge.conf`.";
       else if (allowed.empty())
-        c.hint = "Add a line `allow br0` (your bridge's name) to /etc/qemu/bridge.conf.";
-      if (!unsafe) c.fixer = std::string(kFixQemuBridge);
+        c.hint = fmt::format("Add a line `allow {}` (your bridge's name) to /etc/qemu/bridge.conf.",
+                             bridges.empty() ? "br0" : bridges.front());
+      // vmsetup can add a bridge that exists here and is not allowed yet.
+      for (const auto& b : bridges) {
+        if (unsafe || std::find(allowed.begin(), allowed.end(), b) != allowed.end() ||
+            std::find(allowed.begin(), allowed.end(), "all") != allowed.end())
+          continue;
+        c.SetFix(kFixQemuBridge, {"--enable", "bridge=" + b});
+        break;
+      }
     }
   }
   // --- qemu.libvirt: only where libvirt is installed; vmprep does not need it.
@@ -165,57 +178,6 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
          fmt::format("libvirtd {}, virtqemud {}, virtlogd {}", daemon ? "enabled" : "not enabled",
                      modular ? "enabled" : "not enabled", logd ? "enabled" : "not enabled")});
     if (!ok) f.hint = "Run `systemctl enable --now libvirtd.socket virtlogd.socket`.";
-  }
-  return out;
-}
-
-std::string_view GuestProbe::Name() const { return "guest"; }
-
-std::string_view GuestProbe::Description() const {
-  return "(--guest) inside a VM: virtio drivers built and loaded";
-}
-
-std::vector<Finding> GuestProbe::Run(const Host& host, const ProbeContext& context) const {
-  std::vector<Finding> out;
-  if (!context.guest) return out;
-  const auto& cpu = context.Facts(host).Cpu();
-  {
-    bool vm = cpu && cpu->has("hypervisor");
-    Finding& f = AddFinding(out, "guest", "hypervisor", vm ? Severity::kPass : Severity::kWarn,
-                            vm ? "running under a hypervisor"
-                               : "no hypervisor flag: this does not look like a virtual machine");
-    f.evidence.push_back(
-        {"/proc/cpuinfo",
-         cpu ? (vm ? "hypervisor flag present" : "hypervisor flag absent") : cpu.error().message});
-  }
-  const ModuleIndex& modules = context.Facts(host).Modules();
-  struct Driver {
-    const char* module;
-    const char* symbol;
-    const char* what;
-  };
-  for (const Driver& d :
-       {Driver{"virtio_pci", "VIRTIO_PCI", "virtio PCI transport"},
-        Driver{"virtio_blk", "VIRTIO_BLK", "virtio disks"},
-        Driver{"virtio_net", "VIRTIO_NET", "virtio network"},
-        Driver{"virtio_scsi", "SCSI_VIRTIO", "virtio SCSI"},
-        Driver{"virtio_balloon", "VIRTIO_BALLOON", "memory balloon"},
-        Driver{"virtio_console", "VIRTIO_CONSOLE", "virtio console and guest agent channel"}}) {
-    ModuleInfo m = modules.Query(d.module, d.symbol);
-    auto tristate = modules.kernel_config().Tristate(d.symbol);
-    Severity sev = m.state == ModuleState::kMissing ? Severity::kWarn : Severity::kPass;
-    Finding& f =
-        AddFinding(out, "guest", d.module, sev,
-                   fmt::format("{} ({}) is {}", d.module, d.what, ModuleStateName(m.state)));
-    f.evidence = m.evidence;
-    Evidence config = modules.kernel_config().EvidenceFor(d.symbol);
-    bool shown = std::any_of(f.evidence.begin(), f.evidence.end(),
-                             [&](const Evidence& e) { return e.path == config.path; });
-    if (tristate && !shown) f.evidence.push_back(std::move(config));
-    if (sev != Severity::kPass) {
-      f.hint = fmt::format("Use a kernel with CONFIG_{}=y or =m (distribution kernels have it).",
-                           d.symbol);
-    }
   }
   return out;
 }

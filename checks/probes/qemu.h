@@ -11,12 +11,4 @@ class QemuHostProbe final : public Probe {
   std::vector<Finding> Run(const Host& host, const ProbeContext& context) const override;
 };
 
-// vmcheck --guest: run inside a VM, is it ready to use virtio devices?
-class GuestProbe final : public Probe {
- public:
-  std::string_view Name() const override;
-  std::string_view Description() const override;
-  std::vector<Finding> Run(const Host& host, const ProbeContext& context) const override;
-};
-
 }  // namespace vmprep

@@ -57,7 +57,7 @@ TEST(IommuProbe, FlagsAmdIommuOnAndIommuOneAsMistakes) {
   EXPECT_EQ(f->severity, Severity::kWarn);
   EXPECT_THAT(f->hint, HasSubstr("`amd_iommu=on` is not an option"));
   EXPECT_THAT(f->hint, HasSubstr("`iommu=1` is not an x86 iommu= option"));
-  EXPECT_THAT(f->hint, HasSubstr("`intel_iommu=on` has no effect on an AMD system"));
+  EXPECT_THAT(f->hint, HasSubstr("`intel_iommu=on` has no effect on an AMD-Vi IOMMU"));
   EXPECT_EQ(f->fixer, "kernel-cmdline");
   // The AMD IOMMU is on by default; no finding may ever suggest amd_iommu=on.
   for (const auto& finding : findings) {
@@ -83,7 +83,8 @@ TEST(IommuProbe, OffStateTellsIntelToAddIntelIommuOn) {
   const Finding* f = FindById(findings, "iommu.kernel");
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->severity, Severity::kFail);
-  EXPECT_THAT(f->hint, HasSubstr("replace `intel_iommu=off` with `intel_iommu=on`"));
+  EXPECT_THAT(f->hint, HasSubstr("`intel_iommu=off` switches the Intel IOMMU off: replace it with "
+                                 "`intel_iommu=on`"));
   EXPECT_THAT(Text(*f), HasSubstr("DMAR: IOMMU disabled"));
 }
 
@@ -106,11 +107,14 @@ TEST(IsolationProbe, FiveDigitDomainAndBadAddressesAreHandled) {
 }
 
 // modprobe.d asks vfio-pci for 8086:10d3, which both identical NICs carry; one is bound.
+// The configuration is older than the boot (it was in place when the machine booted), yet
+// e1000e holds the device: a failure, with the cause and the exact fix.
 TEST(VfioProbe, IdsMatchingIdenticalDevicesAndALateBinding) {
   Sysroot root("vfio-bound");
   ASSERT_TRUE(root.ok());
-  WriteFile(fs::path(root.config()) / "etc/modprobe.d/vfio.conf",
-            "options vfio-pci ids=8086:10d3\n");
+  const fs::path conf = fs::path(root.config()) / "etc/modprobe.d/vfio.conf";
+  WriteFile(conf, "options vfio-pci ids=8086:10d3\n");
+  SetMtimeBeforeBoot(root, conf);
   auto findings = RunProbe(VfioProbe(), root);
   EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.ids-shared:warn",
                                               "vfio.binding.0000:01:00.0:fail",
@@ -119,18 +123,38 @@ TEST(VfioProbe, IdsMatchingIdenticalDevicesAndALateBinding) {
       Text(*FindById(findings, "vfio.ids-shared")),
       HasSubstr(
           "/etc/modprobe.d/vfio.conf:1: 8086:10d3 matches 2 devices: 0000:01:00.0, 0000:02:00.0"));
-  EXPECT_THAT(FindById(findings, "vfio.binding.0000:01:00.0")->summary, HasSubstr("e1000e has it"));
-  EXPECT_THAT(FindById(findings, "vfio.binding.0000:01:00.0")->hint,
-              HasSubstr("softdep e1000e pre: vfio-pci"));
+  const Finding* binding = FindById(findings, "vfio.binding.0000:01:00.0");
+  EXPECT_THAT(binding->summary, HasSubstr("e1000e has it"));
+  EXPECT_THAT(binding->hint,
+              HasSubstr("softdep e1000e pre: vfio-pci` to /etc/modprobe.d/vmprep-vfio.conf"));
+  EXPECT_EQ(binding->fixer, "modprobe-vfio");
+}
+
+// The same configuration written after the boot has not had its chance yet: pending, with
+// what is still to do, and no fixer (planning again would change nothing).
+TEST(VfioProbe, ConfigurationNewerThanTheBootIsPending) {
+  Sysroot root("vfio-bound");
+  ASSERT_TRUE(root.ok());
+  WriteFile(fs::path(root.config()) / "etc/modprobe.d/vfio.conf",
+            "options vfio-pci ids=8086:10d3\n");
+  auto findings = RunProbe(VfioProbe(), root);
+  const Finding* binding = FindById(findings, "vfio.binding.0000:01:00.0");
+  ASSERT_NE(binding, nullptr);
+  EXPECT_EQ(binding->severity, Severity::kWarn);
+  EXPECT_TRUE(binding->pending);
+  EXPECT_EQ(binding->fixer, "");
+  EXPECT_THAT(binding->summary, HasSubstr("configured for vfio-pci since the last boot"));
+  EXPECT_THAT(binding->hint, HasSubstr("reboot"));
 }
 
 // The early-binding hook's configuration (written by vmsetup's vfio-bind fixer) counts as
-// configuration: a listed address that the hook did not get is a failure.
+// configuration: a listed address that the hook did not get at boot is a failure.
 TEST(VfioProbe, AddressesOfTheEarlyBindingHookAreConfiguration) {
   Sysroot root("vfio-bound");
   ASSERT_TRUE(root.ok());
-  WriteFile(fs::path(root.config()) / "etc/vmprep/vfio-bind.conf",
-            "# written by vmsetup\n0000:01:00.0 8086:10d3\n");
+  const fs::path conf = fs::path(root.config()) / "etc/vmprep/vfio-bind.conf";
+  WriteFile(conf, "# written by vmsetup\n0000:01:00.0 8086:10d3\n");
+  SetMtimeBeforeBoot(root, conf);
   auto findings = RunProbe(VfioProbe(), root);
   EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.binding.0000:01:00.0:fail",
                                               "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));

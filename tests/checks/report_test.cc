@@ -31,7 +31,7 @@ Report Sample() {
   r.findings = {Make("kvm.device", Severity::kPass, "/dev/kvm is usable"),
                 Make("kvm.cpu", Severity::kNote, "no vmx", "nothing to do"),
                 Make("iommu.kernel", Severity::kWarn, "off", "add intel_iommu=on")};
-  r.findings[2].fixer = "kernel-cmdline";
+  r.findings[2].SetFix("kernel-cmdline", {"--enable", "iommu"});
   r.devices = {{"0000:01:00.0", "10de", "1b80", "030000", "nvidia", 14},
                {"0000:00:1f.3", "8086", "a2f0", "040300", "", -1}};
   return r;
@@ -60,6 +60,8 @@ TEST(JsonReport, HasTheDocumentedSchema) {
   EXPECT_EQ(f["check"], "iommu");
   EXPECT_EQ(f["severity"], "warn");
   EXPECT_EQ(f["fixer"], "kernel-cmdline");
+  EXPECT_EQ(f["vmsetup_args"], nlohmann::json::array({"--enable", "iommu"}));
+  EXPECT_EQ(f["pending"], false);
   EXPECT_TRUE(doc["findings"][0]["fixer"].is_null());
   EXPECT_EQ(f["evidence"][0]["path"], "/proc/cmdline");
   // Invalid UTF-8 from the machine is replaced, quotes and tabs are escaped.
@@ -75,7 +77,8 @@ TEST(TextReport, GroupsByCheckWithEvidenceAndHints) {
   EXPECT_THAT(text, HasSubstr("[kvm]\n  PASS  /dev/kvm is usable  (kvm.device)\n"));
   EXPECT_THAT(text, HasSubstr("[iommu]\n  WARN  off  (iommu.kernel)\n"));
   EXPECT_THAT(text, HasSubstr("        fix:  add intel_iommu=on\n"));
-  EXPECT_THAT(text, HasSubstr("vmsetup can do this: fixer kernel-cmdline"));
+  EXPECT_THAT(
+      text, HasSubstr("vmsetup can do this: vmsetup plan --enable iommu  (fixer kernel-cmdline)"));
   EXPECT_THAT(text, HasSubstr("seen: /proc/cmdline: quiet"));
   EXPECT_THAT(text, HasSubstr("1 pass, 1 note, 1 warn, 0 fail, 0 skipped"));
   EXPECT_THAT(text, Not(HasSubstr("\033[")));

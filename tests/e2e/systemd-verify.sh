@@ -8,14 +8,17 @@ build=$1
 command -v systemd-analyze >/dev/null || { echo "FAIL: systemd-analyze missing (apt-get install systemd)" >&2; exit 1; }
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-DESTDIR=$root cmake --install "$build" --component systemd >"$root.install.log" 2>&1 ||
-  { cat "$root.install.log" >&2; rm -f "$root.install.log"; echo "FAIL: install" >&2; exit 1; }
+# The units and the binaries they run (vmcheck-metrics.service runs vmcheck itself).
+for component in systemd runtime; do
+  DESTDIR=$root cmake --install "$build" --component $component >"$root.install.log" 2>&1 ||
+    { cat "$root.install.log" >&2; rm -f "$root.install.log"; echo "FAIL: install" >&2; exit 1; }
+done
 rm -f "$root.install.log"
 # The targets and units ours refer to (sysinit.target, local-fs.target, ...) come from the
 # host's systemd, copied so that --root sees them.
 mkdir -p "$root/usr/lib/systemd"
 cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/system"
-units=$(find "$root" \( -name '*.service' -o -name '*.mount' \) ! -path "$root/usr/lib/systemd/*" | sort)
+units=$(find "$root" \( -name '*.service' -o -name '*.mount' -o -name '*.timer' \) ! -path "$root/usr/lib/systemd/*" | sort)
 [ -n "$units" ] || { echo "FAIL: no units installed" >&2; exit 1; }
 count=0
 for u in $units; do

@@ -61,10 +61,13 @@ TEST(HugepagesFixer, ValidationErrors) {
   auto r = fixer->Plan(*intel.host, Huge(1048576, 1));
   ASSERT_FALSE(r.has_value());
   EXPECT_THAT(r.error().ToString(), HasSubstr("pdpe1gb"));
-  r = fixer->Plan(*intel.host, Huge(2048, 64));  // 128 MiB of 960: the host keeps < 2 GiB
+  // 128 MiB of 960 leaves the host more than half: fine. 448 MiB leaves less than half.
+  EXPECT_TRUE(ValidateHugepages(*intel.host, {2048, 64}).has_value());
+  r = fixer->Plan(*intel.host, Huge(2048, 300));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().path, "/proc/meminfo");
-  EXPECT_THAT(r.error().message, HasSubstr("at least 2.0 GiB"));
+  EXPECT_THAT(r.error().message, HasSubstr("it needs at least 480 MiB"));
+  EXPECT_THAT(r.error().message, HasSubstr("expected at most 240 pages"));
   r = fixer->Plan(*intel.host, Huge(4096, 1));
   ASSERT_FALSE(r.has_value());
   EXPECT_THAT(r.error().message, HasSubstr("2048"));

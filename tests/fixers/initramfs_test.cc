@@ -7,6 +7,7 @@
 // byte-identical.
 #include "fixers/initramfs.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,7 +24,7 @@ using fixers_test::Machine;
 FixerOptions VfioOptions() {
   FixerOptions o;
   o.vfio = true;
-  o.devices = {*PciAddress::Parse("0000:01:00.0")};
+  o.devices = {*PciAddress::Parse("0000:02:00.0")};
   return o;
 }
 
@@ -332,9 +333,59 @@ TEST(InitramfsFixer, VirqfdRemovedOnNewKernelEvenWhenNothingElseIsMissing) {
   auto plan = MakeInitramfsFixer()->Plan(host, VfioOptions());
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
-  EXPECT_EQ(*plan->edits[0].after, "MODULES=(vfio_pci vfio vfio_iommu_type1)\nHOOKS=(base udev)\n");
+  // The early-binding hook goes in after base and before udev, with modconf after it.
+  EXPECT_EQ(*plan->edits[0].after,
+            "MODULES=(vfio_pci vfio vfio_iommu_type1)\nHOOKS=(base vmprep-vfio udev modconf)\n");
   ASSERT_EQ(plan->actions.size(), 1u);
   EXPECT_EQ(plan->actions[0].argv, (std::vector<std::string>{"mkinitcpio", "-P"}));
+}
+
+// One rule for mkinitcpio's HOOKS: what the fixer writes is what the vfio probe's check
+// (CheckBindHook) accepts, and the probe rejects what the fixer would change.
+TEST(InitramfsFixer, HooksAreWhatTheProbeAsksFor) {
+  struct Case {
+    std::string hooks, want;
+  };
+  const Case cases[] = {
+      {"base udev autodetect microcode kms keyboard keymap consolefont block filesystems fsck",
+       "base vmprep-vfio udev autodetect modconf microcode kms keyboard keymap consolefont block "
+       "filesystems fsck"},
+      {"base udev vmprep-vfio modconf block filesystems",
+       "base vmprep-vfio udev modconf block filesystems"},
+      {"base vmprep-vfio udev autodetect modconf block",
+       "base vmprep-vfio udev autodetect modconf block"},
+      {"systemd autodetect modconf block sd-vconsole",
+       "systemd autodetect modconf block sd-vconsole"},
+  };
+  for (const auto& c : cases) {
+    Machine m("intel-iommu");
+    ASSERT_TRUE(m.ok());
+    m.Put("/usr/bin/mkinitcpio", "");
+    m.Put("/etc/mkinitcpio.conf",
+          "MODULES=(vfio_pci vfio vfio_iommu_type1 vfio_virqfd)\nHOOKS=(" + c.hooks + ")\n");
+    Host host = m.OpenHost();
+    auto gens = ReadInitramfsGenerators(host);
+    ASSERT_TRUE(gens.has_value());
+    BindHookState before = CheckBindHook(host, gens->front());
+    const bool probe_happy = before.listed && before.ordered && before.modconf;
+    auto plan = MakeInitramfsFixer()->Plan(host, VfioOptions());
+    ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+    const bool systemd = c.hooks.starts_with("systemd");
+    EXPECT_EQ(plan->edits.empty(), c.hooks == c.want) << c.hooks;
+    EXPECT_EQ(probe_happy || systemd, c.hooks == c.want) << c.hooks;
+    if (!plan->edits.empty()) {
+      EXPECT_NE(plan->edits[0].after->find("HOOKS=(" + c.want + ")"), std::string::npos)
+          << *plan->edits[0].after;
+      m.Put("/etc/mkinitcpio.conf", *plan->edits[0].after);
+      auto after = ReadInitramfsGenerators(host);
+      ASSERT_TRUE(after.has_value());
+      BindHookState state = CheckBindHook(host, after->front());
+      EXPECT_TRUE(state.listed && state.ordered && state.modconf) << c.hooks;
+    }
+    if (systemd) {
+      EXPECT_THAT(Join(plan->notes, "\n"), ::testing::HasSubstr("does not run vmprep-vfio"));
+    }
+  }
 }
 
 TEST(InitramfsFixer, VfioMovedAheadOfGpuDriverStringStyleKept) {

@@ -332,15 +332,17 @@ TEST(CmdlineFixer, TwoIdenticalDevicesAreNotBoundByIds) {
   env.Put("/etc/default/grub", Corpus("grub/debian-12_grub2-common_2.06-13+deb12u2.grub"));
   FixerOptions o;
   o.vfio = true;
-  o.devices = {*PciAddress::Parse("01:00.0")};  // 8086:10d3, and so is 02:00.0
+  o.devices = {*PciAddress::Parse("02:00.0")};  // 8086:10d3, and so is 01:00.0
   auto plan = MakeCmdlineFixer()->Plan(*env.host, o);
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   EXPECT_TRUE(plan->edits.empty());
   ASSERT_EQ(plan->notes.size(), 1u);
-  EXPECT_THAT(plan->notes[0], HasSubstr("0000:02:00.0"));
+  EXPECT_THAT(plan->notes[0], HasSubstr("0000:01:00.0"));
   EXPECT_THAT(plan->notes[0], HasSubstr("by address"));
   // Both chosen: ids take exactly the chosen ones.
-  o.devices.push_back(*PciAddress::Parse("02:00.0"));
+  // 01:00.0 carries the default route: giving it away takes an explicit override.
+  o.devices.push_back(*PciAddress::Parse("01:00.0"));
+  o.allow_host_devices.push_back(*PciAddress::Parse("01:00.0"));
   plan = MakeCmdlineFixer()->Plan(*env.host, o);
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
@@ -437,11 +439,9 @@ TEST(CmdlineFixer, EverySystemdBootEntryIsEdited) {
         EXPECT_FALSE(e.Has("amd_iommu=on"));
         EXPECT_FALSE(e.Has("iommu=1"));
         EXPECT_EQ(e.Get("iommu"), "pt");
-        // AMD: never added (the Arch entry's own intel_iommu=on is left alone,
-        // harmless).
-        EXPECT_EQ(e.Has("intel_iommu=on"), path == a);
-        EXPECT_EQ(std::count(e.tokens.begin(), e.tokens.end(), "intel_iommu=on"),
-                  path == a ? 1 : 0);
+        // AMD-Vi: intel_iommu= does nothing; the iommu probe calls it a mistake, so the
+        // fixer removes it (the Arch entry had intel_iommu=on) and never adds it.
+        EXPECT_FALSE(e.Has("intel_iommu"));
         EXPECT_THAT(std::string(new_lines[i]), HasSubstr("root="));
       }
     }

@@ -118,7 +118,7 @@ TEST(ModprobeVfioFixer, IdenticalNicsAreNotBoundById) {
   Machine m("intel-iommu");
   ASSERT_TRUE(m.ok());
   Host host = m.OpenHost();
-  auto plan = MakeModprobeVfioFixer()->Plan(host, Options({"0000:01:00.0"}));
+  auto plan = MakeModprobeVfioFixer()->Plan(host, Options({"0000:02:00.0"}));
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
   EXPECT_EQ(plan->edits[0].path, kModprobeVfioConf);
@@ -126,9 +126,12 @@ TEST(ModprobeVfioFixer, IdenticalNicsAreNotBoundById) {
   // e1000e is a module here: vfio-pci still loads before it.
   EXPECT_NE(plan->edits[0].after->find("softdep e1000e pre: vfio-pci"), std::string::npos);
   ASSERT_FALSE(plan->notes.empty());
-  EXPECT_NE(plan->notes[0].find("0000:02:00.0"), std::string::npos) << plan->notes[0];
-  // Both chosen: the id is safe again.
-  auto both = MakeModprobeVfioFixer()->Plan(host, Options({"0000:01:00.0", "0000:02:00.0"}));
+  EXPECT_NE(plan->notes[0].find("0000:01:00.0"), std::string::npos) << plan->notes[0];
+  // Both chosen (01:00.0 carries the default route: an explicit override): the id is safe
+  // again.
+  FixerOptions both_options = Options({"0000:01:00.0", "0000:02:00.0"});
+  both_options.allow_host_devices = {*PciAddress::Parse("0000:01:00.0")};
+  auto both = MakeModprobeVfioFixer()->Plan(host, both_options);
   ASSERT_TRUE(both.has_value());
   ASSERT_EQ(both->edits.size(), 1u);
   EXPECT_NE(both->edits[0].after->find("options vfio_pci ids=8086:10d3"), std::string::npos)

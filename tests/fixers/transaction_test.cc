@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -376,6 +377,48 @@ TEST(Transaction, LockKeepsTwoRunsApart) {
   EXPECT_TRUE(ok.has_value()) << ok.error().ToString();
 }
 
+// A manifest is trusted only as far as it can be checked: a backup outside its directory, a
+// path that is not plain, a hash that is not one, an unknown state. Each makes the record
+// corrupt (named with what is wrong) instead of a recipe for writing anywhere.
+TEST(Transaction, AManifestThatCannotBeTrustedIsCorrupt) {
+  struct Case {
+    std::string what;
+    std::function<void(nlohmann::json&)> spoil;
+  };
+  std::vector<Case> cases = {
+      {"backup files/0", [](auto& m) { m["files"][0]["backup"] = "../../../../etc/shadow"; }},
+      {"file path '/etc/../etc/f'", [](auto& m) { m["files"][0]["path"] = "/etc/../etc/f"; }},
+      {"sha256", [](auto& m) { m["files"][0]["sha256_before"] = "abc"; }},
+      {"unknown state 'done'", [](auto& m) { m["state"] = "done"; }},
+      {"created directory 'etc'", [](auto& m) { m["created_dirs"] = {"etc"}; }},
+      {"its id is", [](auto& m) { m["id"] = "20260101T000000Z-0000"; }},
+      {"missing or of the wrong type", [](auto& m) { m["files"] = 3; }},
+  };
+  for (const auto& c : cases) {
+    TempRoot t;
+    Spill(t / "/etc/f", "v0\n");
+    Host host = t.host();
+    EditSet s;
+    s.edits.push_back(Edit("/etc/f", "v0\n", "v1\n"));
+    auto r = ApplyEditSet(host, s);
+    ASSERT_TRUE(r.has_value());
+    fs::path manifest = t / ("/var/lib/vmprep/transactions/" + r->record.id + "/manifest.json");
+    auto m = nlohmann::json::parse(Slurp(manifest));
+    c.spoil(m);
+    Spill(manifest, m.dump());
+    auto list = ListTransactions(host);
+    ASSERT_TRUE(list.has_value()) << c.what;
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].state, "corrupt") << c.what;
+    EXPECT_THAT((*list)[0].problem, HasSubstr(r->record.id + "/manifest.json: ")) << c.what;
+    EXPECT_THAT((*list)[0].problem, HasSubstr(c.what));
+    auto undo = UndoTransaction(host, "");
+    ASSERT_FALSE(undo.has_value()) << c.what;
+    EXPECT_TRUE(IsRefusal(undo.error())) << undo.error().ToString();
+    EXPECT_EQ(Slurp(t / "/etc/f"), "v1\n");
+  }
+}
+
 // When the rollback itself fails, the error says so and names the transaction, whose record
 // stays "applying"; undo then finishes the restore from the mixed state.
 TEST(Transaction, AFailedRollbackIsReportedAndUndoFinishesIt) {
@@ -408,12 +451,96 @@ TEST(Transaction, AFailedRollbackIsReportedAndUndoFinishesIt) {
   EXPECT_EQ(Differences(after, before), "");
 }
 
-// Fails the Nth write/rename/mkdir/remove of a four-file apply, for every N until the apply
-// runs out of steps, and checks each failed apply left every file as it was.
+// The directory sync after a rename fails: the file already holds its new bytes. Rollback
+// must see that (it reads every file back) and restore it, not assume the failed step left
+// the original in place.
+TEST(Transaction, ADirectorySyncFailureAfterTheRenameIsRolledBack) {
+  TempRoot t;
+  Scenario sc;
+  sc.Build(t);
+  auto before = Snapshot(t.dir());
+  Host host = t.host();
+  host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
+    return op == "fsync-dir" && path == "/etc/default/grub" ? EIO : 0;
+  });
+  auto r = ApplyEditSet(host, sc.Plan());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().errno_value, EIO);
+  EXPECT_THAT(r.error().message, HasSubstr("cannot sync directory"));
+  EXPECT_THAT(r.error().message, HasSubstr("read back as before"));
+  EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr("ROLLBACK INCOMPLETE")));
+  auto after = Snapshot(t.dir());
+  if (!HostRemovesEmptyDirectories()) after.erase("/etc/qemu");
+  EXPECT_EQ(Differences(after, before), "");
+  EXPECT_EQ(Slurp(t / "/etc/default/grub"), sc.grub);
+  auto list = ListTransactions(host);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].state, "rolled-back");
+}
+
+// Rollback that cannot restore a file says exactly which (and why), does not claim the rest
+// of the sentence, and leaves the record where undo (or the next run) finishes it.
+TEST(Transaction, ARollbackThatCannotRestoreAFileNamesItAndStaysRecoverable) {
+  TempRoot t;
+  Scenario sc;
+  sc.Build(t);
+  auto before = Snapshot(t.dir());
+  Host host = t.host();
+  int grub_writes = 0;
+  host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
+    // The new vfio conf is written but its directory sync fails; restoring grub fails too.
+    if (op == "fsync-dir" && path == "/etc/modprobe.d/vmprep-vfio.conf") return EIO;
+    if (op == "write" && path == "/etc/default/grub" && ++grub_writes >= 2) return EROFS;
+    return 0;
+  });
+  auto r = ApplyEditSet(host, sc.Plan());
+  ASSERT_FALSE(r.has_value());
+  const std::string& msg = r.error().message;
+  EXPECT_THAT(msg, HasSubstr("ROLLBACK INCOMPLETE: could not restore /etc/default/grub"));
+  EXPECT_THAT(msg, HasSubstr("Read-only file system"));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("could not restore /etc/modprobe.d")));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("every file")));
+  // The conf whose sync failed was taken away again; grub is the one left as applied.
+  EXPECT_FALSE(fs::exists(t / "/etc/modprobe.d/vmprep-vfio.conf"));
+  EXPECT_EQ(Slurp(t / "/etc/default/grub"), sc.NewGrub());
+  auto list = ListTransactions(host);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].state, "applying");
+  EXPECT_FALSE((*list)[0].undone);
+  EXPECT_THAT(msg, HasSubstr("vmsetup undo " + (*list)[0].id));
+  host.SetFaultHookForTesting(nullptr);
+  auto undone = UndoTransaction(host, "");
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  auto after = Snapshot(t.dir());
+  if (!HostRemovesEmptyDirectories()) after.erase("/etc/qemu");
+  EXPECT_EQ(Differences(after, before), "");
+}
+
+// Fails the Nth step of a four-file apply (every read, stat, list, write, sync, rename, mkdir
+// and remove the Host is asked for), for every N until the apply runs out of steps. Each apply
+// must end all or nothing: failed with every file as it was and no record to undo, or (a read
+// whose failure it could work around) succeeded with every file written.
 TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
   Scenario sc;
   const bool dirs_removable = HostRemovesEmptyDirectories();
-  std::set<std::string> failed_kinds;
+  std::map<std::string, std::string> applied;
+  nlohmann::json record;  // the manifest without its id and time
+  auto manifest_of = [](const TempRoot& t, const std::string& id) {
+    auto m =
+        nlohmann::json::parse(Slurp(t / ("/var/lib/vmprep/transactions/" + id + "/manifest.json")));
+    m.erase("id");
+    m.erase("created");
+    return m;
+  };
+  {
+    TempRoot t;
+    sc.Build(t);
+    auto r = ApplyEditSet(t.host(), sc.Plan());
+    ASSERT_TRUE(r.has_value());
+    applied = Snapshot(t.dir());
+    record = manifest_of(t, r->record.id);
+  }
+  std::set<std::string> failed_kinds, tolerated;
   int failures = 0;
   for (int n = 1;; ++n) {
     TempRoot t;
@@ -421,11 +548,11 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
     auto before = Snapshot(t.dir());
     Host host = t.host();
     int seen = 0;
-    std::string failed_step;
+    std::string failed_step, failed_op;
     host.SetFaultHookForTesting([&](std::string_view op, std::string_view path) {
       if (++seen != n) return 0;
-      failed_step = std::string(op) + " " + std::string(path);
-      failed_kinds.insert(std::string(op));
+      failed_op = std::string(op);
+      failed_step = failed_op + " " + std::string(path);
       return EIO;
     });
     auto r = ApplyEditSet(host, sc.Plan());
@@ -435,10 +562,21 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
       EXPECT_EQ(Slurp(t / "/etc/default/grub"), sc.NewGrub());
       break;
     }
+    ASSERT_LT(n, 2000) << "the apply never ran out of steps";
+    if (r.has_value()) {
+      // Only a failed look may be worked around (MakeDirs stats before mkdir); a failed
+      // change never is. Then the apply must be complete.
+      EXPECT_THAT(failed_op, ::testing::AnyOf("stat", "read", "list", "readlink")) << failed_step;
+      tolerated.insert(failed_step);
+      EXPECT_EQ(Differences(Snapshot(t.dir()), applied), "") << "step " << n << ": " << failed_step;
+      EXPECT_EQ(r->record.state, "applied") << failed_step;
+      // And its record as if nothing had failed (no directory it did not create, say).
+      EXPECT_EQ(manifest_of(t, r->record.id), record) << failed_step;
+      continue;
+    }
     ++failures;
-    ASSERT_FALSE(r.has_value()) << "step " << n << " (" << failed_step
-                                << ") failed, apply succeeded";
-    EXPECT_EQ(r.error().errno_value, EIO) << failed_step;
+    failed_kinds.insert(failed_op);
+    EXPECT_EQ(r.error().errno_value, EIO) << failed_step << ": " << r.error().ToString();
     auto after = Snapshot(t.dir());
     if (!dirs_removable) {
       // Until the Host can remove directories, one may stay, but it must be empty.
@@ -451,17 +589,18 @@ TEST(Transaction, FaultAtEveryStepLeavesNothingHalfDone) {
     EXPECT_EQ(Differences(after, before), "")
         << "step " << n << ": " << failed_step << " -> " << r.error().ToString();
     EXPECT_THAT(TempFilesIn(t.dir()), ::testing::IsEmpty()) << failed_step;
-    EXPECT_THAT(r.error().message,
-                ::testing::AnyOf(HasSubstr("restored"), ::testing::Not(HasSubstr("ROLLBACK"))))
-        << failed_step;
+    EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr("ROLLBACK INCOMPLETE"))) << failed_step;
     // No transaction a later undo could pick up: the record is absent or rolled back.
+    host.SetFaultHookForTesting(nullptr);
     auto list = ListTransactions(host);
     ASSERT_TRUE(list.has_value()) << list.error().ToString();
     for (const auto& rec : *list) EXPECT_EQ(rec.state, "rolled-back") << failed_step;
-    ASSERT_LT(n, 200) << "the apply never ran out of steps";
   }
   EXPECT_GE(failures, 10);
-  EXPECT_THAT(failed_kinds, ::testing::IsSupersetOf({"write", "rename", "mkdir", "remove"}));
+  EXPECT_THAT(failed_kinds, ::testing::IsSupersetOf({"read", "stat", "write", "fsync", "rename",
+                                                     "fsync-dir", "mkdir", "remove"}));
+  // What was worked around, for a reader of the log.
+  for (const auto& step : tolerated) std::printf("tolerated: %s\n", step.c_str());
 }
 
 }  // namespace

@@ -32,11 +32,11 @@ TEST(VfioBindFixer, OneOfTwoIdenticalNicsByAddress) {
   m.Put("/usr/sbin/update-initramfs", "");
   Host host = m.OpenHost();
   auto fixer = MakeVfioBindFixer();
-  auto plan = fixer->Plan(host, Options({"01:00.0"}));
+  auto plan = fixer->Plan(host, Options({"02:00.0"}));
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   ASSERT_EQ(plan->edits.size(), 1u);
   EXPECT_EQ(plan->edits[0].path, kVfioBindConf);
-  EXPECT_EQ(DataLines(*plan->edits[0].after), "0000:01:00.0 8086:10d3\n");
+  EXPECT_EQ(DataLines(*plan->edits[0].after), "0000:02:00.0 8086:10d3\n");
   ASSERT_EQ(plan->actions.size(), 1u);
   EXPECT_EQ(plan->actions[0].argv,
             (std::vector<std::string>{"update-initramfs", "-u", "-k", "all"}));
@@ -45,7 +45,7 @@ TEST(VfioBindFixer, OneOfTwoIdenticalNicsByAddress) {
   for (auto& n : plan->notes) noted |= n.find("vfio-bind.sh") != std::string::npos;
   EXPECT_TRUE(noted);
   std::string id = fixers_test::Apply(host, *plan);
-  auto again = fixer->Plan(host, Options({"01:00.0"}));
+  auto again = fixer->Plan(host, Options({"02:00.0"}));
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->edits.empty());
   fixers_test::Undo(host, id);

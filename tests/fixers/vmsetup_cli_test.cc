@@ -4,16 +4,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "fixers/post_actions.h"
 #include "fixers/transaction.h"
+#include "tests/child_process.h"
 #include "tests/run_command.h"
 #include "tests/test_files.h"
 
@@ -264,6 +270,183 @@ TEST(VmsetupCli, ARefusalAppliesNothingAndNamesFileAndLine) {
   EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/transactions"));
   Result plan = Vmsetup("plan --enable iommu,bridge=br0 --root " + t.str());
   EXPECT_EQ(plan.code, 1);
+}
+
+// The file changes while vmsetup waits at its prompt (someone edits it in another terminal):
+// apply refuses, exit 1 as documented for a refusal, names the file, and writes nothing.
+TEST(VmsetupCli, AFileChangedAtThePromptIsARefusal) {
+  TempDir t;
+  Spill(t / "/etc/qemu/bridge.conf", "allow virbr0\n");
+  const std::string cmd =
+      std::string(VMSETUP_BINARY) + " apply --no-regenerate --enable bridge=br0 --root " + t.str();
+  testing::Child child({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+  ASSERT_TRUE(child.ReadUntil("Apply these changes? [y/N]")) << child.output();
+  Spill(t / "/etc/qemu/bridge.conf", "allow virbr0\nallow virbr1\n");
+  child.Write("y\n");
+  int code = child.Wait();
+  EXPECT_EQ(code, 1) << child.output();
+  EXPECT_THAT(child.output(), HasSubstr("/etc/qemu/bridge.conf: was changed after the plan"));
+  EXPECT_THAT(child.output(), HasSubstr("nothing applied"));
+  EXPECT_EQ(Slurp(t / "/etc/qemu/bridge.conf"), "allow virbr0\nallow virbr1\n");
+  EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/expected.json"));
+}
+
+// Bad arguments print the usage line; a run that cannot go on for another reason prints only
+// its reason.
+TEST(VmsetupCli, OnlyBadArgumentsPrintTheUsageLine) {
+  TempDir t;
+  fs::create_directories(t / "/etc");
+  const std::string root = " --root " + t.str();
+  for (std::string args : {std::string("frobnicate"), "plan --enable warp" + root}) {
+    Result r = Vmsetup(args);
+    EXPECT_EQ(r.code, 3) << args;
+    EXPECT_THAT(r.out, HasSubstr("usage: vmsetup")) << args;
+  }
+  // Lock held, no such transaction, a state directory that cannot be listed.
+  fs::create_directories(t / "/var/lib/vmprep");
+  int fd = ::open((t / "/var/lib/vmprep/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  for (std::string args : {"apply --yes --enable bridge=br0" + root, "undo" + root}) {
+    Result r = Vmsetup(args);
+    EXPECT_EQ(r.code, 3) << args << "\n" << r.out;
+    EXPECT_THAT(r.out, HasSubstr("another vmsetup run holds the lock")) << args;
+    EXPECT_THAT(r.out, Not(HasSubstr("usage:"))) << args;
+  }
+  ::close(fd);
+  Result unknown = Vmsetup("undo 20260101T000000Z-0000" + root);
+  EXPECT_EQ(unknown.code, 3) << unknown.out;
+  EXPECT_THAT(unknown.out, HasSubstr("no transaction named"));
+  EXPECT_THAT(unknown.out, Not(HasSubstr("usage:")));
+  Spill(t / "/var/lib/vmprep/transactions", "not a directory\n");
+  Result history = Vmsetup("history" + root);
+  EXPECT_EQ(history.code, 3) << history.out;
+  EXPECT_THAT(history.out, HasSubstr("/var/lib/vmprep/transactions"));
+  EXPECT_THAT(history.out, Not(HasSubstr("usage:")));
+}
+
+// One manifest that cannot be read as one: history lists it as corrupt, naming the file and
+// what is wrong; the other transactions stay listed and undoable; undoing the corrupt one is
+// refused, naming the file.
+TEST_F(VmsetupHistory, ACorruptManifestBlocksOnlyItsOwnTransaction) {
+  // A second transaction, on another file, newer than the first.
+  auto host = Host::Open(t_.str(), t_.str());
+  ASSERT_TRUE(host.has_value());
+  EditSet plan;
+  FileEdit bridge;
+  bridge.path = "/etc/qemu/bridge.conf";
+  bridge.after = "allow br0\n";
+  bridge.fixer = "qemu-bridge";
+  plan.edits = {bridge};
+  auto second = ApplyEditSet(*host, plan);
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  const std::string manifest = "/var/lib/vmprep/transactions/" + id_ + "/manifest.json";
+  Spill(t_ / manifest, "{\"schema\": \"vmprep.transaction/1\", \"id\": ");  // cut short
+
+  Result h = Vmsetup("history" + Root());
+  EXPECT_EQ(h.code, 0) << h.out;
+  EXPECT_THAT(h.out, HasSubstr(id_ + "  corrupt"));
+  EXPECT_THAT(h.out, HasSubstr(manifest + ": not a transaction manifest"));
+  EXPECT_THAT(h.out, HasSubstr(second->record.id));
+  auto doc = nlohmann::json::parse(Vmsetup("history --json" + Root()).out);
+  ASSERT_EQ(doc.size(), 2u);
+  EXPECT_EQ(doc[0]["id"], id_);
+  EXPECT_EQ(doc[0]["state"], "corrupt");
+  EXPECT_THAT(doc[0]["problem"].get<std::string>(), HasSubstr(manifest));
+  EXPECT_EQ(doc[1]["state"], "applied");
+
+  Result bad = Vmsetup("undo --no-regenerate " + id_ + Root());
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_THAT(bad.out, HasSubstr(manifest));
+  EXPECT_EQ(Slurp(t_ / "/etc/default/grub"),
+            "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n");
+
+  Result good = Vmsetup("undo --no-regenerate" + Root());
+  EXPECT_EQ(good.code, 0) << good.out;
+  EXPECT_THAT(good.out, HasSubstr("Undid transaction " + second->record.id));
+  EXPECT_FALSE(fs::exists(t_ / "/etc/qemu/bridge.conf"));
+  // Now the newest one not undone is the corrupt one: undo without a name refuses, naming it.
+  Result next = Vmsetup("undo --no-regenerate" + Root());
+  EXPECT_EQ(next.code, 1) << next.out;
+  EXPECT_THAT(next.out, HasSubstr(manifest));
+}
+
+// Where a config file or directory should be there is something vmsetup must not write
+// through: plan refuses (exit 1) naming the path and why, apply refuses with the same words,
+// and nothing at all is written. (Before, plan exited 0, and apply failed or read a FIFO as
+// an empty file.)
+TEST(VmsetupCli, PlanAndApplyRefuseWhatCannotBeEdited) {
+  struct Case {
+    std::string name;
+    std::function<void(const TempDir&)> make;
+    std::string expected;  // in the refusal
+  };
+  auto socket_at = [](const fs::path& path) {
+    int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string p = path.string();
+    std::copy(p.begin(), p.end(), addr.sun_path);
+    EXPECT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << p;
+    ::close(sock);  // the socket file stays
+  };
+  std::vector<Case> cases = {
+      {"fifo",
+       [](const TempDir& t) {
+         ASSERT_EQ(::mkfifo((t / "/etc/qemu/bridge.conf").c_str(), 0644), 0);
+       },
+       "/etc/qemu/bridge.conf: is a FIFO (named pipe), expected a regular file"},
+      {"device",
+       [](const TempDir& t) {
+         ASSERT_EQ(::mknod((t / "/etc/qemu/bridge.conf").c_str(), S_IFCHR | 0644, ::makedev(1, 3)),
+                   0);
+       },
+       "/etc/qemu/bridge.conf: is a character device, expected a regular file"},
+      {"socket", [&](const TempDir& t) { socket_at(t / "/etc/qemu/bridge.conf"); },
+       "/etc/qemu/bridge.conf: is a socket, expected a regular file"},
+      {"directory", [](const TempDir& t) { fs::create_directories(t / "/etc/qemu/bridge.conf"); },
+       "/etc/qemu/bridge.conf: is a directory, expected a regular file"},
+      {"absolute link out",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         fs::create_directory_symlink(t / "/outside", t / "/etc/qemu");
+       },
+       "/etc/qemu: is a symbolic link to " + (fs::path(::testing::TempDir())).string()},
+      {"relative link out",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         fs::create_directory_symlink("../../../../../../../../../outside", t / "/etc/qemu");
+       },
+       "/etc/qemu: is a symbolic link to ../../../../../../../../../outside, which leads out of "
+       "the config root"},
+      {"dangling link",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         fs::create_directory_symlink("qemu.d", t / "/etc/qemu");
+       },
+       "/etc/qemu: is a symbolic link to qemu.d, which does not exist inside the config root"},
+      {"parent is a file",
+       [](const TempDir& t) {
+         fs::remove(t / "/etc/qemu");
+         Spill(t / "/etc/qemu", "not a directory\n");
+       },
+       "/etc/qemu: is a regular file, expected a directory"},
+  };
+  for (const auto& c : cases) {
+    TempDir t;
+    fs::create_directories(t / "/etc/qemu");
+    fs::create_directories(t / "/outside");  // beside the root's /etc: outside the config root?
+    c.make(t);
+    const std::string args = " --no-regenerate --enable bridge=br0 --root " + t.str();
+    Result plan = Vmsetup("plan" + args);
+    EXPECT_EQ(plan.code, 1) << c.name << "\n" << plan.out;
+    EXPECT_THAT(plan.out, HasSubstr(c.expected)) << c.name;
+    Result apply = Vmsetup("apply --yes" + args);
+    EXPECT_EQ(apply.code, 1) << c.name << "\n" << apply.out;
+    EXPECT_THAT(apply.out, HasSubstr(c.expected)) << c.name;
+    EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/transactions")) << c.name;
+    EXPECT_TRUE(fs::is_empty(t / "/outside")) << c.name;
+  }
 }
 
 // --- post-actions ---

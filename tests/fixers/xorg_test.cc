@@ -1,6 +1,6 @@
 // The Xorg fixer on every xorg corpus file (as /etc/X11/xorg.conf or an
 // xorg.conf.d snippet) with the captured intel-iommu machine: host GPU 00:02.0
-// (boot_vga=1, "PCI:0:2:0"), passing 01:00.0 through. Plan -> apply -> re-parse
+// (boot_vga=1, "PCI:0:2:0"), passing 02:00.0 through. Plan -> apply -> re-parse
 // with our reader (X -config is not available) -> plan again empty -> undo
 // byte-identical; refusals are listed with reasons.
 #include "fixers/xorg.h"
@@ -20,7 +20,7 @@ using fixers_test::Machine;
 FixerOptions XorgOptions() {
   FixerOptions o;
   o.xorg = true;
-  o.devices = {*PciAddress::Parse("0000:01:00.0")};
+  o.devices = {*PciAddress::Parse("0000:02:00.0")};
   return o;
 }
 
@@ -110,7 +110,7 @@ TEST(XorgFixer, RefusesDeviceThatDrivesThePassedThroughGpu) {
   ASSERT_TRUE(m.ok());
   m.Put("/etc/X11/xorg.conf",
         "Section \"Device\"\n  Identifier \"g\"\n  BusID "
-        "\"PCI:1:0:0\"\nEndSection\n");
+        "\"PCI:2:0:0\"\nEndSection\n");
   Host host = m.OpenHost();
   auto plan = MakeXorgFixer()->Plan(host, XorgOptions());
   ASSERT_FALSE(plan.has_value());

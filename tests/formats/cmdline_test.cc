@@ -50,6 +50,44 @@ TEST(Cmdline, EditsKeepSpacing) {
   EXPECT_EQ(empty.text(), " vfio-pci.ids=10de:1b80");
 }
 
+// The kernel stops reading parameters at a bare "--" (the rest is init's) and at a double
+// quote that is never closed (the rest is one word). Those words are never found, changed or
+// removed as parameters, and new ones go before them; Tokens() still lists every word.
+TEST(Cmdline, WhatTheKernelDoesNotReadIsLeftAlone) {
+  Cmdline c("quiet iommu=1 -- iommu=pt single");
+  EXPECT_EQ(c.End(), Cmdline::EndKind::kDashDash);
+  EXPECT_THAT(c.Tokens(), ElementsAre("quiet", "iommu=1", "--", "iommu=pt", "single"));
+  EXPECT_THAT(c.KernelTokens(), ElementsAre("quiet", "iommu=1"));
+  EXPECT_EQ(c.Get("iommu"), "1");
+  EXPECT_FALSE(c.Has("single"));
+  EXPECT_TRUE(c.Set("iommu=pt"));
+  EXPECT_EQ(c.text(), "quiet iommu=pt -- iommu=pt single");
+  EXPECT_TRUE(c.Set("intel_iommu=on"));
+  EXPECT_EQ(c.text(), "quiet iommu=pt intel_iommu=on -- iommu=pt single");
+  EXPECT_TRUE(c.MergeList("vfio-pci.ids", {"10de:1b80"}));
+  EXPECT_EQ(c.text(), "quiet iommu=pt intel_iommu=on vfio-pci.ids=10de:1b80 -- iommu=pt single");
+  EXPECT_FALSE(c.Remove("single"));
+  EXPECT_TRUE(c.Remove("iommu"));
+  EXPECT_EQ(c.text(), "quiet intel_iommu=on vfio-pci.ids=10de:1b80 -- iommu=pt single");
+
+  Cmdline q("quiet \"splash iommu=pt");
+  EXPECT_EQ(q.End(), Cmdline::EndKind::kUnclosedQuote);
+  EXPECT_EQ(q.EndOffset(), 6u);
+  EXPECT_FALSE(q.Has("iommu"));
+  EXPECT_TRUE(q.Set("iommu=pt"));
+  EXPECT_EQ(q.text(), "quiet iommu=pt \"splash iommu=pt");
+  EXPECT_FALSE(q.Set("iommu=pt"));
+
+  Cmdline only("--");
+  EXPECT_TRUE(only.Set("iommu=pt"));
+  EXPECT_EQ(only.text(), "iommu=pt --");
+  // Not a bare "--": a parameter like any other; a quoted "--" is one for the kernel too.
+  EXPECT_EQ(Cmdline("a --x b").End(), Cmdline::EndKind::kNone);
+  EXPECT_EQ(Cmdline("a --=1 b").End(), Cmdline::EndKind::kNone);
+  EXPECT_EQ(Cmdline("a \"--\" b").End(), Cmdline::EndKind::kDashDash);
+  EXPECT_EQ(Cmdline("a \"b c\" d").End(), Cmdline::EndKind::kNone);
+}
+
 // Command lines from the corpus: GRUB variables, loader entry options, the
 // efistub file and cmdline.d. Merging vfio-pci ids into each and reading it
 // back gives the union, no other token changes, and a second merge is a no-op.

@@ -16,7 +16,7 @@ if [ "${1:-}" = -o ]; then
   shift 2
 fi
 all="intel-iommu intel-iommu-pt intel-iommu-off amd-iommu no-iommu vfio-bound kvm-svm kvm-nocpu
-  kvm-unloaded hugepages"
+  kvm-unloaded hugepages amd-cpu-dmar boot-shared"
 # shellcheck disable=SC2086
 [ $# -gt 0 ] || set -- $all
 
@@ -37,8 +37,15 @@ vmq_initramfs_add_modules "$work/base" "$kdir" "$kver" $modules
 
 # Shared topology: VGA at 00:02.0 (boot_vga), two identical e1000e on their own root ports,
 # the virtio-blk root disk on a third, and a PCIe-to-PCI bridge on a fourth with two
-# conventional PCI devices behind it (they share the bridge's IOMMU group).
+# conventional PCI devices behind it (they share the bridge's IOMMU group). With
+# disk_bus=pb1 the root disk sits behind that bridge too, sharing their group.
 topology() {
+  if [ "${disk_bus:-rp3}" = pb1 ]; then
+    disk="-device virtio-blk-pci,bus=pb1,addr=03.0,drive=disk0"
+  else
+    disk="-device virtio-blk-pci,bus=rp3,drive=disk0"
+  fi
+  # shellcheck disable=SC2086
   printf '%s\n' \
     -device VGA,bus=pcie.0,addr=02.0 \
     -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=03.0 \
@@ -48,8 +55,8 @@ topology() {
     -device e1000e,bus=rp1,mac=52:54:00:00:01:01 \
     -device e1000e,bus=rp2,mac=52:54:00:00:02:01 \
     -drive "if=none,id=disk0,format=raw,file=$1" \
-    -device virtio-blk-pci,bus=rp3,drive=disk0 \
     -device pcie-pci-bridge,id=pb1,bus=rp4 \
+    $disk \
     -chardev null,id=pciser \
     -device pci-serial,bus=pb1,addr=01.0,chardev=pciser \
     -audiodev none,id=snd0 \
@@ -61,7 +68,7 @@ intel_cpu=Skylake-Client-v4
 capture_one() {
   name=$1
   machine=q35 cpu=$intel_cpu iommu="" extra="" desc="" load="e1000e bochs" try="" bind=""
-  huge="" kvm_gid="" mem=1024
+  huge="" kvm_gid="" mem=1024 disk_bus=rp3
   case $name in
     intel-iommu)
       machine=q35,kernel-irqchip=split iommu=intel extra="intel_iommu=on"
@@ -92,6 +99,12 @@ capture_one() {
     hugepages)
       extra="hugepages=64" huge=1
       desc="No IOMMU, 1 GiB RAM, hugepages=64 (2 MiB) on the command line, hugetlbfs at /dev/hugepages." ;;
+    amd-cpu-dmar)
+      machine=q35,kernel-irqchip=split iommu=intel cpu=max
+      desc="AMD CPU (-cpu max) on a board with an Intel VT-d DMAR table (QEMU intel-iommu), no intel_iommu=on: the Debian kernel leaves the Intel IOMMU off; the table, not the CPU, says what enables it." ;;
+    boot-shared)
+      machine=q35,kernel-irqchip=split iommu=intel extra="intel_iommu=on" disk_bus=pb1
+      desc="As intel-iommu, but the virtio-blk root disk sits behind the PCIe-to-PCI bridge (05:03.0), in one IOMMU group with the serial card and the HD audio: passing the audio through would take the boot disk." ;;
     *) echo "capture: unknown machine '$name' (known: $all)" >&2; return 1 ;;
   esac
   w=$work/$name

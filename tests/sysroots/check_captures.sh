@@ -259,7 +259,7 @@ fi
 # tarballs here (e.g. pvm-host from capture-this-host.sh, a partial capture of a real host)
 # have another layout and are named as not checked.
 machines="intel-iommu intel-iommu-pt intel-iommu-off amd-iommu no-iommu vfio-bound kvm-svm
-  kvm-nocpu kvm-unloaded hugepages"
+  kvm-nocpu kvm-unloaded hugepages amd-cpu-dmar boot-shared"
 if [ $# -eq 0 ]; then
   # shellcheck disable=SC2086
   set -- $machines

@@ -115,13 +115,17 @@ cpr() { # cpr DIR...: every regular file and symlink below DIR, links not follow
 }
 
 # /proc
-cpf /proc/cpuinfo /proc/cmdline /proc/modules /proc/meminfo /proc/version \
+cpf /proc/cpuinfo /proc/cmdline /proc/modules /proc/meminfo /proc/version /proc/stat /proc/uptime \
   /proc/sys/kernel/osrelease /proc/sys/vm/nr_hugepages /proc/config.gz
 mkdir -p "$S/proc/self/net"
 cat /proc/self/mountinfo >"$S/proc/self/mountinfo"
 own /proc/self/mountinfo "$S/proc/self/mountinfo"
 cat /proc/net/route >"$S/proc/self/net/route"
 own /proc/net/route "$S/proc/self/net/route"
+if [ -f /proc/net/ipv6_route ]; then
+  cat /proc/net/ipv6_route >"$S/proc/self/net/ipv6_route"
+  own /proc/net/ipv6_route "$S/proc/self/net/ipv6_route"
+fi
 ln -s self/net "$S/proc/net"
 
 # /sys/module

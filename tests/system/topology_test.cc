@@ -177,14 +177,21 @@ TEST(JudgeIsolationTest, OwnFunctionsRootPortAndDriverlessHostBridgeAreHarmless)
   EXPECT_THAT(IsolationHint(verdict), Not(HasSubstr("acs")));
 }
 
-TEST(JudgeIsolationTest, HostBridgeWithADriverIsAnEndpoint) {
-  Topology topology =
-      Make({Dev("00:00.0", 0x060000, 1, "amd64_edac"), Dev("01:00.0", 0x030000, 1)});
-  IsolationVerdict verdict = JudgeIsolation(topology, Addr("01:00.0"), {});
-  EXPECT_EQ(verdict.isolation, Isolation::kSharesWithOtherDevices);
-  ASSERT_EQ(verdict.members.size(), 1u);
-  EXPECT_EQ(verdict.members[0].role, MemberRole::kOtherEndpoint);
-  EXPECT_THAT(verdict.members[0].why, HasSubstr("amd64_edac"));
+// vfio-pci never takes a bridge, and vfio refuses a group while a type-0 bridge in it has a
+// driver: a bound host or ISA/LPC bridge keeps the group from the VM, like a host device.
+TEST(JudgeIsolationTest, BridgesWithADriverKeepTheGroupFromTheVm) {
+  for (std::uint32_t cls : {0x060000u, 0x060100u, 0x068000u}) {
+    Topology topology = Make({Dev("00:00.0", cls, 1, "amd64_edac"), Dev("01:00.0", 0x030000, 1)});
+    IsolationVerdict verdict = JudgeIsolation(topology, Addr("01:00.0"), {});
+    EXPECT_EQ(verdict.isolation, Isolation::kSharesWithHostDevice) << std::hex << cls;
+    ASSERT_EQ(verdict.members.size(), 1u);
+    EXPECT_EQ(verdict.members[0].role, MemberRole::kHostNeeded);
+    EXPECT_THAT(verdict.members[0].why, HasSubstr("bound to amd64_edac"));
+    EXPECT_THAT(verdict.members[0].why, HasSubstr("vfio-pci never takes bridges"));
+  }
+  // Without a driver the same bridges are harmless members.
+  Topology driverless = Make({Dev("00:1f.0", 0x060100, 1), Dev("01:00.0", 0x030000, 1)});
+  EXPECT_EQ(JudgeIsolation(driverless, Addr("01:00.0"), {}).isolation, Isolation::kIsolated);
 }
 
 TEST(JudgeIsolationTest, HostNeededMemberFails) {

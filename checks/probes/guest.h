@@ -1,0 +1,15 @@
+#pragma once
+
+#include "checks/probe.h"
+
+namespace vmprep {
+
+// vmcheck --guest: run inside a VM, is it ready to use its virtio devices?
+class GuestProbe final : public Probe {
+ public:
+  std::string_view Name() const override;
+  std::string_view Description() const override;
+  std::vector<Finding> Run(const Host& host, const ProbeContext& context) const override;
+};
+
+}  // namespace vmprep
