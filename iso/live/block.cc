@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 
 #include "core/text.h"
 
@@ -115,6 +116,18 @@ bool SettleBlockDevices(const Host& host, int max_seconds) {
     ::usleep(250 * 1000);
   }
   return false;
+}
+
+std::vector<BlockFs> SettledFilesystems(const Host& host, std::vector<std::string>* notes) {
+  if (!SettleBlockDevices(host, 10)) notes->push_back("disks were still appearing after 10 s");
+  return ProbeFilesystems(host, notes);
+}
+
+std::optional<Host> OpenLiveHost() {
+  auto host = Host::Open("/", "/");
+  if (host) return std::move(*host);
+  std::fprintf(stderr, "vmprep-live: %s\n", host.error().ToString().c_str());
+  return std::nullopt;
 }
 
 std::vector<BlockFs> ProbeFilesystems(const Host& host, std::vector<std::string>* problems) {

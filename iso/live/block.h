@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,12 @@ std::vector<BlockFs> ProbeFilesystems(const Host& host, std::vector<std::string>
 // is running (mdev loads drivers as devices appear), every USB storage interface has its
 // block devices, and /sys/class/block has not changed for a second. True when settled.
 bool SettleBlockDevices(const Host& host, int max_seconds);
+
+// The file systems once the disks have settled (at most 10 s); a note when they had not.
+std::vector<BlockFs> SettledFilesystems(const Host& host, std::vector<std::string>* notes);
+
+// The live system's Host (both roots "/"); nullopt after saying why on stderr.
+std::optional<Host> OpenLiveHost();
 
 // The device a spec names: /dev/NAME, /dev/disk/by-{uuid,label,partuuid,partlabel}/VALUE
 // (the links udev would make; the live system has no udev) or UUID=, LABEL=, PARTUUID=,

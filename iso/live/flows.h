@@ -19,6 +19,7 @@ struct FixRequest {
   std::vector<std::string> enable;
   bool enable_given = false;  // --enable given: do not ask (default without asking: iommu)
   bool yes = false;           // apply without asking (the boot option's automatic run)
+  bool wizard = false;        // run `vmsetup wizard` on the chosen system instead of asking here
   std::string plan_json;      // write vmsetup's JSON plan to this file (live system path)
   std::string work_dir = "/run/vmprep";
 };

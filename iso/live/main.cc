@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/host.h"
+#include "iso/live/block.h"
 #include "iso/live/flows.h"
 #include "iso/live/options.h"
 
@@ -13,11 +14,8 @@ constexpr const char* kFwCfgOptions =
     "/sys/firmware/qemu_fw_cfg/by_name/opt/org.vmprep/options/raw";
 
 int PrintOptions(const std::string& cmdline_path, const std::string& fw_cfg_path) {
-  auto host = vmprep::Host::Open("/", "/");
-  if (!host) {
-    std::fprintf(stderr, "vmprep-live: %s\n", host.error().ToString().c_str());
-    return 3;
-  }
+  auto host = vmprep::live::OpenLiveHost();
+  if (!host) return 3;
   std::string cmdline, fw_cfg;
   if (auto text = host->Read(vmprep::Root::kRuntime, cmdline_path, 64 * 1024)) cmdline = *text;
   if (auto text = host->Read(vmprep::Root::kRuntime, fw_cfg_path, 64 * 1024)) fw_cfg = *text;
@@ -67,6 +65,11 @@ int main(int argc, char** argv) {
   fix->add_flag("-y,--yes", fix_request.yes, "Apply without asking");
   fix->add_option("--plan-json", fix_request.plan_json, "Also write vmsetup's JSON plan here");
 
+  auto* wizard = app.add_subcommand(
+      "wizard", "Mount an installed system and run `vmsetup wizard` on it with this hardware");
+  std::string wizard_root;
+  wizard->add_option("--root", wizard_root, "Its root file system (default: ask)");
+
   auto* save = app.add_subcommand("save", "Save files (the report) to a FAT file system");
   vmprep::live::SaveRequest save_request;
   save->add_option("--to", save_request.spec, "/dev/NAME, LABEL=..., UUID=... (default: ask)");
@@ -82,6 +85,11 @@ int main(int argc, char** argv) {
     fix_request.devices_given = fix_devices->count() > 0;
     fix_request.enable_given = fix_enable->count() > 0;
     return vmprep::live::RunFix(fix_request);
+  }
+  if (wizard->parsed()) {
+    vmprep::live::FixRequest request{
+        .root_spec = wizard_root, .wizard = true, .work_dir = work_dir};
+    return vmprep::live::RunFix(request);
   }
   if (save->parsed()) return vmprep::live::RunSave(save_request);
   if (wait->parsed()) return vmprep::live::WaitForDevices(wait_specs, wait_seconds);

@@ -13,26 +13,6 @@
 
 namespace vmprep::live {
 
-std::string ShowArgv(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& word : argv) {
-    if (!out.empty()) out += ' ';
-    bool plain = !word.empty();
-    for (char c : word) {
-      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || std::strchr("-_./=:,+@%", c) != nullptr);
-    }
-    if (plain) {
-      out += word;
-      continue;
-    }
-    out += '\'';
-    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += '\'';
-  }
-  return out;
-}
-
 std::expected<RunResult, Error> RunProgram(const std::vector<std::string>& argv, bool capture) {
   if (argv.empty()) return std::unexpected(Error{"", 0, "empty command", EINVAL});
   std::vector<char*> args;

@@ -1,4 +1,5 @@
-// Runs vmcheck and vmsetup from the live helper: argv by fork + execvp, never a shell.
+// Runs vmcheck (the report, the groups listing) from the live helper: argv by fork + execvp, never
+// a shell.
 #pragma once
 
 #include <expected>
@@ -18,8 +19,5 @@ struct RunResult {
 // process's too, or captured when `capture` is set. Error only when it cannot be started.
 std::expected<RunResult, Error> RunProgram(const std::vector<std::string>& argv,
                                            bool capture = false);
-
-// The argv as one line a person could paste into a shell.
-std::string ShowArgv(const std::vector<std::string>& argv);
 
 }  // namespace vmprep::live

@@ -11,6 +11,7 @@
 #include "iso/live/block.h"
 #include "iso/live/flows.h"
 #include "iso/live/mount.h"
+#include "iso/live/prompt.h"
 
 namespace vmprep::live {
 namespace {
@@ -26,14 +27,10 @@ std::string BaseName(const std::string& path) { return path.substr(path.rfind('/
 }  // namespace
 
 int ListDisks() {
-  auto host = Host::Open("/", "/");
-  if (!host) {
-    std::fprintf(stderr, "vmprep-live: %s\n", host.error().ToString().c_str());
-    return 3;
-  }
+  auto host = OpenLiveHost();
+  if (!host) return 3;
   std::vector<std::string> problems;
-  if (!SettleBlockDevices(*host, 10)) problems.push_back("disks were still appearing after 10 s");
-  for (const auto& fs : ProbeFilesystems(*host, &problems)) {
+  for (const auto& fs : SettledFilesystems(*host, &problems)) {
     std::printf("%s%s\n", Describe(fs).c_str(), fs.read_only ? " read-only" : "");
   }
   for (const auto& p : problems) std::printf("note: %s\n", p.c_str());
@@ -41,11 +38,8 @@ int ListDisks() {
 }
 
 int WaitForDevices(const std::vector<std::string>& specs, int seconds) {
-  auto host = Host::Open("/", "/");
-  if (!host) {
-    std::fprintf(stderr, "vmprep-live: %s\n", host.error().ToString().c_str());
-    return 3;
-  }
+  auto host = OpenLiveHost();
+  if (!host) return 3;
   for (int waited = 0;; ++waited) {
     auto all = ProbeFilesystems(*host, nullptr);
     std::string missing;
@@ -62,14 +56,10 @@ int WaitForDevices(const std::vector<std::string>& specs, int seconds) {
 }
 
 int RunSave(const SaveRequest& request) {
-  auto host = Host::Open("/", "/");
-  if (!host) {
-    std::fprintf(stderr, "vmprep-live: %s\n", host.error().ToString().c_str());
-    return 3;
-  }
+  auto host = OpenLiveHost();
+  if (!host) return 3;
   std::vector<std::string> problems;
-  if (!SettleBlockDevices(*host, 10)) problems.push_back("disks were still appearing after 10 s");
-  auto all = ProbeFilesystems(*host, &problems);
+  auto all = SettledFilesystems(*host, &problems);
   for (const auto& p : problems) std::printf("note: %s\n", p.c_str());
   std::vector<BlockFs> fat;
   for (const auto& fs : all)
@@ -95,22 +85,11 @@ int RunSave(const SaveRequest& request) {
           "this ISO from a stick: it has a FAT partition for reports) and try again.\n");
       return 3;
     }
-    for (std::size_t i = 0; i < fat.size(); ++i)
-      std::printf("  %zu) %s\n", i + 1, Describe(fat[i]).c_str());
-    for (;;) {
-      std::printf("Save to which (1-%zu, empty to go back)? ", fat.size());
-      std::fflush(stdout);
-      char buf[64] = {};
-      if (std::fgets(buf, sizeof buf, stdin) == nullptr) return 4;
-      std::string answer(Trim(buf));
-      if (answer.empty()) return 4;
-      std::size_t n = 0;
-      for (char c : answer) n = (c >= '0' && c <= '9' && n < 1000) ? n * 10 + (c - '0') : 9999;
-      if (n >= 1 && n <= fat.size()) {
-        chosen = fat[n - 1];
-        break;
-      }
-    }
+    std::vector<std::string> shown;
+    for (const auto& fs : fat) shown.push_back(Describe(fs));
+    auto i = AskChoice(shown, "Save to which");
+    if (!i) return 4;
+    chosen = fat[*i];
   }
 
   // Read everything first: nothing is mounted while a file turns out to be missing.

@@ -34,6 +34,8 @@ import stat
 import subprocess
 import sys
 
+import jsonschema
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import isovm  # noqa: E402
 
@@ -166,14 +168,11 @@ def main(iso, work):
             guest.expect(r"^Nothing written\.$", 30)
             guest.expect(r"^Unmounted /dev/vda3 and everything mounted below /run/vmprep/target\.$", 60)
             guest.expect(r"Choice: $", 30)
-            guest.send("p\n")
-            return guest.wait(60)
+            guest.power_off("the declined run")
         finally:
             guest.close()
 
-    status = isovm.retry_boot("declined run", declined_run)
-    if status != 0:
-        fail(f"declined run: QEMU exited with status {status}")
+    isovm.retry_boot("declined run", declined_run)
     if sha(disk) != before_sha:
         fail("declining at the question changed the disk image")
     print("declined from the menu: the plan was shown, nothing written, all unmounted")
@@ -189,19 +188,9 @@ def main(iso, work):
              "-device", "virtio-blk-pci,drive=log,bus=pcie.0,addr=0x6",
              "-fw_cfg", f"name=opt/org.vmprep/options,string={options}"])
 
-    def unattended_run():
-        # A timer panic comes before user space: the disks are untouched when it retries.
-        guest = isovm.Guest(out, args).start()
-        try:
-            status = guest.wait(1200)
-        finally:
-            guest.close()
-        print(f"ISO run: QEMU exited with status {status} after {guest.elapsed():.0f} s")
-        if status != 0:
-            raise isovm.Failure(f"the ISO did not power off cleanly (QEMU status {status}):\n"
-                                f"{guest.tail()}")
-
-    isovm.retry_boot("unattended run", unattended_run)
+    # A timer panic comes before user space: the disks are untouched when it retries.
+    isovm.retry_boot("unattended run",
+                     lambda: isovm.run_to_power_off(out, args, 1200, "the unattended ISO run"))
 
     # --- 3. what the ISO saved, and what is on the disk now
     saved = os.path.join(work, "saved")
@@ -228,6 +217,12 @@ def main(iso, work):
              f"(fix.log: 'no module index for the running kernel'), not of its own {kver}")
     with open(os.path.join(folder, "plan.json")) as f:
         plan = json.load(f)
+    # The plan the ISO saved is a vmprep.plan/1 document, as `vmsetup plan --json` prints.
+    with open(os.path.join(SRC, "docs/schema/vmprep.plan-1.schema.json")) as f:
+        try:
+            jsonschema.validate(plan, json.load(f))
+        except jsonschema.ValidationError as e:
+            fail(f"the saved plan.json is not a valid vmprep.plan/1 document: {e.message}")
     if plan.get("refusals"):
         fail(f"the plan has refusals: {plan['refusals']}")
     edits = {e["path"]: e for e in plan["edits"]}
@@ -371,17 +366,11 @@ def main(iso, work):
              "-append", f"{cmdline} console=ttyS0 panic=-1 init=/usr/local/sbin/vmprep-e2e-init"])
 
     def installed_boot():
-        guest = isovm.Guest(out2, args).start()
-        try:
-            status = guest.wait(600)
-        finally:
-            guest.close()
-        text = guest.serial1_text()
-        block = re.search(r"^VMPREP-E2E begin\n(.*?)^VMPREP-E2E done$", text,
+        guest = isovm.run_to_power_off(out2, args, 600, "the installed system's boot")
+        block = re.search(r"^VMPREP-E2E begin\n(.*?)^VMPREP-E2E done$", guest.serial1_text(),
                           re.MULTILINE | re.DOTALL)
-        if status != 0 or not block:
-            raise isovm.Failure(f"the installed system did not send its verdict (QEMU status "
-                                f"{status}):\n{guest.tail()}")
+        if not block:
+            raise isovm.Failure(f"the installed system sent no verdict on ttyS1:\n{guest.tail()}")
         return block
 
     block = isovm.retry_boot("the installed system's boot", installed_boot)

@@ -181,6 +181,13 @@ class Guest:
                 break
         return self.proc.returncode
 
+    def power_off(self, what="the guest"):
+        """Chooses "Power off" at the menu's prompt; QEMU must then exit with status 0."""
+        self.send("p\n")
+        status = self.wait(60)
+        if status != 0:
+            raise Failure(f"{what}: QEMU exited with status {status} after power off")
+
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
@@ -198,6 +205,20 @@ class Guest:
     def serial1_text(self):
         with open(self.serial1, "rb") as f:
             return f.read().decode("utf-8", errors="replace").replace("\r", "")
+
+
+def run_to_power_off(out_dir, args, timeout, what):
+    """Boots a guest that powers itself off (boot options, a test init); returns the closed
+    Guest for its serial output. Raises Failure unless QEMU exits with status 0 in time."""
+    guest = Guest(out_dir, args).start()
+    try:
+        status = guest.wait(timeout)
+    finally:
+        guest.close()
+    print(f"{what}: QEMU exited with status {status} after {guest.elapsed():.0f} s")
+    if status != 0:
+        raise Failure(f"{what} did not power off cleanly (QEMU status {status}):\n{guest.tail()}")
+    return guest
 
 
 def report_text(console):

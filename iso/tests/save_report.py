@@ -100,10 +100,7 @@ def boot_and_save(iso, work):
         if not re.search(r"^  \d+\) " + re.escape(dev_stick) + r" \(vfat, label VMPREP, removable,",
                          listing, re.MULTILINE):
             raise isovm.Failure(f"the stick's partition is not listed as removable:\n{listing}")
-        guest.send("p\n")
-        status = guest.wait(60)
-        if status != 0:
-            raise isovm.Failure(f"QEMU exited with status {status} after power off")
+        guest.power_off("the stick boot")
     finally:
         guest.close()
     return stick, reports, console_report
