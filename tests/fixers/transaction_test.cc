@@ -343,10 +343,14 @@ TEST(Transaction, UndoTakesTheNewestFirstAndByName) {
   auto list = ListTransactions(host);
   ASSERT_EQ(list->size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ((*list)[i].id, ids[i]);  // oldest first
-  // The oldest cannot be undone while newer ones changed the same file.
+  // The oldest cannot be undone while newer ones changed the same file: they are named,
+  // newest first, with the commands that undo them.
   auto oldest = UndoTransaction(host, ids[0]);
   ASSERT_FALSE(oldest.has_value());
-  EXPECT_EQ(oldest.error().path, "/etc/f");
+  EXPECT_THAT(oldest.error().message, HasSubstr("the newer transaction(s) " + ids[2] + ", " +
+                                                ids[1] + " changed the same file(s) (/etc/f)"));
+  EXPECT_THAT(oldest.error().message,
+              HasSubstr("vmsetup undo " + ids[2] + "; vmsetup undo " + ids[1]));
   EXPECT_EQ(UndoTransaction(host, "")->id, ids[2]);
   EXPECT_EQ(Slurp(t / "/etc/f"), "v2\n");
   EXPECT_EQ(UndoTransaction(host, "")->id, ids[1]);
