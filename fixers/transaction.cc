@@ -696,6 +696,43 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
   return UndoTransaction(host, id, *lock);
 }
 
+namespace {
+
+// Undoing `m` while a newer transaction that changed one of its files is still in effect
+// would take that one's changes too: the newer ones are named, newest first, to undo before.
+std::optional<Error> NewerToUndoFirst(const std::vector<Loaded>& all, const Manifest& m) {
+  std::vector<std::string> newer, shared;
+  bool after = false;
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    if (it->manifest && it->manifest->id == m.id) {
+      after = true;
+      continue;
+    }
+    if (!after || !it->manifest) continue;
+    const Manifest& n = *it->manifest;
+    if (n.state != kStateApplied && n.state != kStateApplying && n.state != kStateUndoing) continue;
+    bool overlaps = false;
+    for (const auto& f : n.files) {
+      for (const auto& g : m.files) {
+        if (f.path != g.path) continue;
+        overlaps = true;
+        if (std::find(shared.begin(), shared.end(), f.path) == shared.end())
+          shared.push_back(f.path);
+      }
+    }
+    if (overlaps) newer.insert(newer.begin(), n.id);
+  }
+  if (newer.empty()) return std::nullopt;
+  std::vector<std::string> commands;
+  for (const auto& id : newer) commands.push_back("vmsetup undo " + id);
+  return MakeError(TransactionDir(m.id),
+                   fmt::format("not undoing {}: the newer transaction(s) {} changed the same "
+                               "file(s) ({}) after it; undo them first, newest first: {}",
+                               m.id, Join(newer, ", "), Join(shared, ", "), Join(commands, "; ")));
+}
+
+}  // namespace
+
 std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id,
                                                         const TransactionLock& /*held*/) {
   auto all = LoadAll(host);
@@ -737,6 +774,7 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
                                 pick->state == kStateUndone ? "undone" : "rolled back"),
                     EALREADY));
     }
+    if (auto blocked = NewerToUndoFirst(*all, *pick)) return std::unexpected(*blocked);
   }
   Manifest m = *pick;
   const std::string dir = TransactionDir(m.id);

@@ -22,6 +22,7 @@
 #include "system/next_boot.h"
 #include "system/vfio_config.h"
 #include "system/vfio_selection.h"
+#include "system/vfio_softdeps.h"
 
 namespace vmprep {
 namespace {
@@ -226,22 +227,54 @@ void BindingFinding(const VfioState& s, const PciScan& scan, const PassthroughTa
   }
 }
 
-// The drivers holding targets now that no softdep orders after vfio-pci.
+// The modules that must load after vfio-pci for the targets (system/vfio_softdeps.h, the
+// list the modprobe-vfio fixer writes) that no softdep orders yet.
 std::vector<std::string> UnorderedDrivers(const VfioState& s,
                                           const std::expected<PciScan, Error>& scan) {
   std::vector<std::string> missing;
   if (!scan) return missing;
+  std::vector<PciDevice> devices;
   for (const auto& t : s.targets) {
     auto it = scan->extra.find(t.address);
-    if (it == scan->extra.end()) continue;
-    const std::string& driver = it->second.device.driver;
-    if (driver.empty() || driver == "vfio-pci") continue;
+    if (it != scan->extra.end()) devices.push_back(it->second.device);
+  }
+  for (const auto& m : SoftdepModules(s.host, s.facts.Modules(), devices)) {
     bool ordered = std::any_of(s.config.softdeps.begin(), s.config.softdeps.end(),
-                               [&](const auto& sd) { return SameModule(sd.first, driver); });
-    if (!ordered && std::find(missing.begin(), missing.end(), driver) == missing.end())
-      missing.push_back(driver);
+                               [&](const auto& sd) { return SameModule(sd.first, m); });
+    if (!ordered) missing.push_back(m);
   }
   return missing;
+}
+
+// `softdep M pre: vfio-pci` lines for these modules, as a hint quotes them.
+std::string SoftdepLines(const std::vector<std::string>& modules) {
+  std::vector<std::string> lines;
+  for (const auto& m : modules) lines.push_back(fmt::format("`softdep {} pre: vfio-pci`", m));
+  return Join(lines, ", ");
+}
+
+// vfio.early when nothing loads vfio-pci early: with an initramfs generator, the initramfs
+// fixer loads it there; without one, modprobe.d softdeps order it before the real drivers.
+void NothingEarly(const VfioState& s, const std::expected<PciScan, Error>& scan, Finding* f) {
+  if (!s.gens.empty()) {
+    std::vector<std::string> names;
+    for (const auto& g : s.gens) names.push_back(g.name);
+    f->hint = fmt::format(
+        "Load vfio_pci, vfio and vfio_iommu_type1 from the initramfs ({}) before the devices' "
+        "drivers, regenerate it, and reboot.",
+        Join(names, ", "));
+    if (!s.targets.empty()) f->SetFix(kFixInitramfs, s.DeviceArgs());
+    return;
+  }
+  auto modules = UnorderedDrivers(s, scan);
+  f->hint = modules.empty() ? fmt::format(
+                                  "No initramfs generator was found and the devices use no driver "
+                                  "module now: list their ids in `options vfio-pci ids=` in {} and "
+                                  "load vfio-pci at boot.",
+                                  kModprobeVfioConf)
+                            : fmt::format("Add {} to {} (no initramfs generator was found).",
+                                          SoftdepLines(modules), kModprobeVfioConf);
+  if (!s.targets.empty()) f->SetFix(kFixModprobeVfio, s.DeviceArgs());
 }
 
 // vfio-pci must win the race against the devices' drivers at boot.
@@ -289,25 +322,13 @@ void EarlyFinding(const VfioState& s, const std::expected<PciScan, Error>& scan,
     f = &Make(
         out, "early", Severity::kWarn,
         fmt::format("vfio-pci is ordered before some drivers, not before {}", Join(missing, ", ")));
-    f->hint = fmt::format(
-        "Add `softdep {} pre: vfio-pci` to {}, or load vfio-pci from the "
-        "initramfs.",
-        missing.front(), kModprobeVfioConf);
+    f->hint = fmt::format("Add {} to {}, or load vfio-pci from the initramfs.",
+                          SoftdepLines(missing), kModprobeVfioConf);
     f->SetFix(kFixModprobeVfio, s.DeviceArgs());
   } else {
-    std::vector<std::string> names;
-    for (const auto& g : s.gens) names.push_back(g.name);
     f = &Make(out, "early", Severity::kWarn,
               "nothing loads vfio-pci early, before the drivers of the passthrough devices");
-    f->hint = s.gens.empty() ? fmt::format(
-                                   "Add `softdep DRIVER pre: vfio-pci` for each device's driver to "
-                                   "{} (no initramfs generator was found).",
-                                   kModprobeVfioConf)
-                             : fmt::format(
-                                   "Load vfio_pci, vfio and vfio_iommu_type1 from the initramfs "
-                                   "({}) before the devices' drivers, regenerate it, and reboot.",
-                                   Join(names, ", "));
-    if (!s.targets.empty()) f->SetFix(kFixInitramfs, s.DeviceArgs());
+    NothingEarly(s, scan, f);
   }
   f->evidence = std::move(evidence);
 }
