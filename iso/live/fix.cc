@@ -90,14 +90,10 @@ int FixFlow::Finish(int status) {
 
 const InstalledSystem* FixFlow::Choose() {
   if (request_.root_spec.empty()) {
-    if (!systems_.empty()) {
-      std::vector<std::string> shown;
-      for (const auto& s : systems_) shown.push_back(Describe(s));
-      auto i = AskChoice(shown, "Which system");
-      return i ? &systems_[*i] : nullptr;
-    }
-    std::printf("No installed Linux system found on this machine's disks.\n");
-    return nullptr;
+    std::vector<std::string> shown;
+    for (const auto& s : systems_) shown.push_back(Describe(s));
+    auto i = AskChoice(shown, "Which system");
+    return i ? &systems_[*i] : nullptr;
   }
   auto fs = ResolveSpec(filesystems_, request_.root_spec);
   if (!fs) {
@@ -147,6 +143,10 @@ int FixFlow::MountChosen() {
   filesystems_ = SettledFilesystems(live_, &notes);
   systems_ = FindInstalledSystems(filesystems_, request_.work_dir + "/probe", &notes);
   for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
+  if (request_.root_spec.empty() && systems_.empty()) {
+    std::printf("No installed Linux system found on this machine's disks.\n");
+    return kExitCannotRun;
+  }
   chosen_ = Choose();
   if (chosen_ == nullptr) return request_.root_spec.empty() ? kExitDeclined : kExitCannotRun;
   std::printf("Installed system: %s\n", Describe(*chosen_).c_str());
