@@ -108,6 +108,13 @@ class Guest:
     def elapsed(self):
         return time.monotonic() - self.t0
 
+    def cpu_seconds(self):
+        """CPU time QEMU has used so far (all its threads, user + system): on a host whose
+        other work takes CPU away, this grows at the idle pace while the wall clock does not."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def _read(self, timeout):
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
