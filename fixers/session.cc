@@ -123,7 +123,7 @@ void AddExpectedState(const Host& host, const FixerOptions& options, SessionPlan
   nlohmann::ordered_json doc{{"schema", "vmprep.expected/1"},
                              {"transaction", nullptr},  // the id is made when applying
                              {"pass", pass}};
-  const std::string path = "/var/lib/vmprep/expected.json";
+  const std::string path(kExpectedStatePath);
   FileEdit edit;
   edit.path = path;
   auto existing = ReadIfExists(host, path);
@@ -327,6 +327,19 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
     return result;
   }
   ReportRecovery(RecoverInterrupted(host, *lock), options.progress);
+  if (options.confirm) {
+    // Asked with what undo restores, read under the lock. When it cannot be read, undo
+    // below fails with the same error.
+    if (auto preview = PreviewUndo(host, id)) {
+      SessionPlan plan;
+      plan.edits = std::move(preview->edits);
+      if (!options.confirm(plan)) {
+        result.outcome = Outcome::kDeclined;
+        result.record = std::move(preview->record);
+        return result;
+      }
+    }
+  }
   auto undone = UndoTransaction(host, id, *lock);
   if (!undone) {
     const Error& e = undone.error();

@@ -696,61 +696,57 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
   return UndoTransaction(host, id, *lock);
 }
 
-std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id,
-                                                        const TransactionLock& /*held*/) {
-  auto all = LoadAll(host);
-  if (!all) return std::unexpected(all.error());
+namespace {
+
+// The transaction undo means: the named one, or the newest still in effect.
+std::expected<Manifest, Error> PickForUndo(const std::vector<Loaded>& all, std::string_view id) {
   auto untrusted = [](const Loaded& l) {
     return MakeError(l.problem->path, fmt::format("{}; not undoing transaction {}: restore its "
                                                   "files by hand from {}/files if needed",
                                                   l.problem->message, l.id, TransactionDir(l.id)));
   };
-  const Manifest* pick = nullptr;
   if (id.empty()) {
     // The newest transaction still in effect; a newer one that cannot be read might have
     // changed the same files, so it stops the search (name the one to undo instead).
-    for (auto it = all->rbegin(); it != all->rend() && pick == nullptr; ++it) {
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
       if (it->problem) return std::unexpected(untrusted(*it));
       const std::string& state = it->manifest->state;
       if (state == kStateApplied || state == kStateApplying || state == kStateUndoing) {
-        pick = &*it->manifest;
+        return *it->manifest;
       }
     }
-    if (pick == nullptr) {
-      return std::unexpected(
-          MakeError(std::string(kTransactionsDir), "no transaction to undo", ENOENT));
-    }
-  } else {
-    for (const auto& l : *all) {
-      if (l.id != id) continue;
-      if (l.problem) return std::unexpected(untrusted(l));
-      pick = &*l.manifest;
-    }
-    if (pick == nullptr) {
-      return std::unexpected(MakeError(std::string(kTransactionsDir),
-                                       fmt::format("no transaction named '{}'", id), ENOENT));
-    }
-    if (pick->state == kStateUndone || pick->state == kStateRolledBack) {
+    return std::unexpected(
+        MakeError(std::string(kTransactionsDir), "no transaction to undo", ENOENT));
+  }
+  for (const auto& l : all) {
+    if (l.id != id) continue;
+    if (l.problem) return std::unexpected(untrusted(l));
+    const Manifest& m = *l.manifest;
+    if (m.state == kStateUndone || m.state == kStateRolledBack) {
       return std::unexpected(
           MakeError(TransactionDir(id),
                     fmt::format("transaction {} was already {}", id,
-                                pick->state == kStateUndone ? "undone" : "rolled back"),
+                                m.state == kStateUndone ? "undone" : "rolled back"),
                     EALREADY));
     }
+    return m;
   }
-  Manifest m = *pick;
-  const std::string dir = TransactionDir(m.id);
+  return std::unexpected(MakeError(std::string(kTransactionsDir),
+                                   fmt::format("no transaction named '{}'", id), ENOENT));
+}
 
-  // Verify everything before restoring anything.
-  for (std::size_t i = 0; i < m.files.size(); ++i) {
-    const FileEntry& f = m.files[i];
+// What undoing `m` writes, checked as undo checks before restoring anything: every file
+// reads as the transaction left it (or already as before), every backup matches its sha256.
+// An edit per file not yet as before: the bytes now, and the original (nullopt: created).
+std::expected<EditSet, Error> RestoreEdits(const Host& host, const Manifest& m) {
+  const std::string dir = TransactionDir(m.id);
+  EditSet out;
+  for (const FileEntry& f : m.files) {
     auto cur = ReadCurrent(host, f.path);
     if (!cur) return std::unexpected(cur.error());
     std::optional<std::string> now;
     if (cur->exists) now = Sha256Hex(cur->bytes);
-    std::optional<std::string> before;
-    if (f.existed) before = f.sha_before;
-    if (now == before) continue;  // already as it was (an interrupted apply or undo)
+    if (now == ShaBefore(f)) continue;  // already as it was (an interrupted apply or undo)
     if (now != f.sha_after) {
       return std::unexpected(MakeError(
           f.path, fmt::format("was changed after transaction {} (sha256 now {}, expected {}); "
@@ -759,6 +755,9 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
                               f.backup.empty() ? std::string("(it did not exist)")
                                                : dir + "/" + f.backup)));
     }
+    FileEdit edit{.path = f.path, .mode = f.mode, .fixer = f.fixer};
+    if (cur->exists) edit.before = std::move(cur->bytes);
+    edit.why = fmt::format("as before transaction {}", m.id);
     if (f.existed) {
       auto bytes = host.Read(Root::kConfig, dir + "/" + f.backup);
       if (!bytes) return std::unexpected(bytes.error());
@@ -768,8 +767,37 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
                                                         "sha256; not undoing anything",
                                                         f.path)));
       }
+      edit.after = std::move(*bytes);
+    } else {
+      edit.why = fmt::format("removed: transaction {} created it", m.id);
     }
+    out.edits.push_back(std::move(edit));
   }
+  out.actions = m.actions;
+  return out;
+}
+
+}  // namespace
+
+std::expected<UndoPreview, Error> PreviewUndo(const Host& host, std::string_view id) {
+  auto all = LoadAll(host);
+  if (!all) return std::unexpected(all.error());
+  auto m = PickForUndo(*all, id);
+  if (!m) return std::unexpected(m.error());
+  auto edits = RestoreEdits(host, *m);
+  if (!edits) return std::unexpected(edits.error());
+  return UndoPreview{ToRecord(*m), std::move(*edits)};
+}
+
+std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id,
+                                                        const TransactionLock& /*held*/) {
+  auto all = LoadAll(host);
+  if (!all) return std::unexpected(all.error());
+  auto picked = PickForUndo(*all, id);
+  if (!picked) return std::unexpected(picked.error());
+  Manifest m = std::move(*picked);
+  // Verify everything before restoring anything.
+  if (auto checked = RestoreEdits(host, m); !checked) return std::unexpected(checked.error());
   // The journal: a run killed from here on leaves "undoing", and the next run finishes it.
   if (m.state != kStateUndoing) {
     m.state = kStateUndoing;
