@@ -53,10 +53,18 @@ std::vector<Opt> Visible(const State& state) {
   std::vector<Opt> out;
   if (state.facts.readiness.no_iommu.empty()) out = {Opt::kIommu, Opt::kIommuPt};
   out.insert(out.end(), {Opt::kVhostNet, Opt::kHugepages});
+  // Xorg isolation when a chosen GPU has another beside it to drive the host's display.
   auto sel = Selection(state.facts, state.choices.options.devices);
-  if (sel && std::any_of(sel->endpoints.begin(), sel->endpoints.end(),
-                         [](const PciDevice& d) { return d.IsDisplay(); }))
-    out.push_back(Opt::kXorg);
+  auto chosen = [&](const PciDevice* d) {
+    return std::any_of(sel->endpoints.begin(), sel->endpoints.end(),
+                       [&](const PciDevice& e) { return e.address == d->address; });
+  };
+  if (sel && state.facts.scan) {
+    auto displays = state.facts.scan->topology.Displays();
+    if (std::any_of(displays.begin(), displays.end(), chosen) &&
+        !std::all_of(displays.begin(), displays.end(), chosen))
+      out.push_back(Opt::kXorg);
+  }
   out.push_back(Opt::kBridge);
   return out;
 }
