@@ -26,6 +26,7 @@ using iommu_internal::AddInterruptRemappingFinding;
 using iommu_internal::Firmware;
 using iommu_internal::IommuView;
 using iommu_internal::KernelState;
+using iommu_internal::PendingWithoutProblem;
 using iommu_internal::ReadFirmware;
 using iommu_internal::ReadKernelState;
 
@@ -162,13 +163,7 @@ void AddCmdlineFinding(std::vector<Finding>& out, const IommuView& v) {
   f.evidence.push_back(v.params.AsEvidence());
   f.hint = Join(mistakes, "; ") + ".";
   f.SetFix(kFixKernelCmdline, {"--enable", "iommu"});
-  const IommuVendor vendor = v.vendor;
-  PendingOnNextBoot(
-      v.facts,
-      [&](const Cmdline& next) {
-        return !HasIommuProblem(next, vendor, IommuTokenProblem::Kind::kInvalid);
-      },
-      "the corrected IOMMU options are", f);
+  PendingWithoutProblem(v, IommuTokenProblem::Kind::kInvalid, "the corrected IOMMU options are", f);
 }
 
 }  // namespace

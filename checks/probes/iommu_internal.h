@@ -52,6 +52,11 @@ struct IommuView {
   bool have_table;
 };
 
+// Marks `f` pending (checks/pending.h) when the next boot's command line no longer has a
+// `kind` problem.
+void PendingWithoutProblem(const IommuView& v, IommuTokenProblem::Kind kind, std::string_view what,
+                           Finding& f);
+
 // iommu.interrupt-remapping: without it VFIO refuses devices unless told to be unsafe.
 void AddInterruptRemappingFinding(std::vector<Finding>& out, const IommuView& v);
 

@@ -51,18 +51,19 @@ Finding& AddIntremapOffFinding(std::vector<Finding>& out, const IommuView& v,
       v.cmd.Has("nointremap") ? "nointremap" : "intremap=off");
   f.SetFix(kFixKernelCmdline, {"--enable", "iommu"});
   f.evidence = evidence;
-  const IommuVendor vendor = v.vendor;
-  PendingOnNextBoot(
-      v.facts,
-      [&](const Cmdline& next) {
-        return !HasIommuProblem(next, vendor, IommuTokenProblem::Kind::kNoIntremap);
-      },
-      "interrupt remapping", f);
+  PendingWithoutProblem(v, IommuTokenProblem::Kind::kNoIntremap, "interrupt remapping", f);
   evidence = f.evidence;
   return f;
 }
 
 }  // namespace
+
+void PendingWithoutProblem(const IommuView& v, IommuTokenProblem::Kind kind, std::string_view what,
+                           Finding& f) {
+  PendingOnNextBoot(
+      v.facts, [&](const Cmdline& next) { return !HasIommuProblem(next, v.vendor, kind); }, what,
+      f);
+}
 
 // iommu.interrupt-remapping: without it VFIO refuses devices unless told to be unsafe.
 void AddInterruptRemappingFinding(std::vector<Finding>& out, const IommuView& v) {
