@@ -34,10 +34,17 @@ std::vector<std::string> SoftdepModules(const Host& host, const ModuleIndex& ind
     return index.modules_dir().empty() || index.Query(m).state != ModuleState::kMissing;
   };
   for (const PciDevice& d : devices) {
-    if (!d.driver.empty()) {
+    if (!d.driver.empty() && d.driver != "vfio-pci") {
       // softdep names a module; the driver's module link says which (none: built in).
       auto link = host.ReadLink(Root::kRuntime, "/sys/bus/pci/drivers/" + d.driver + "/module");
       if (link) add(link->substr(link->rfind('/') + 1));
+    } else {
+      // On vfio-pci (bound by hand) or on no driver now: the modules udev would load for it
+      // at boot, from its modalias.
+      const std::string path = "/sys/bus/pci/devices/" + d.address.ToString() + "/modalias";
+      if (auto alias = host.Read(Root::kRuntime, path, 4096)) {
+        for (const auto& m : index.ForAlias(Trim(*alias))) add(m);
+      }
     }
     for (const auto& m : UsualDrivers(d))
       if (exists(m)) add(m);

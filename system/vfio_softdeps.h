@@ -12,8 +12,9 @@
 namespace vmprep {
 
 // The module of the driver each device uses now (read from its driver's module link; none
-// when the driver is built in or the device is on vfio-pci), then the usual drivers of its
-// kind that this kernel has: a GPU's vendor drivers, HD audio. Module names, no duplicates.
+// when the driver is built in) or, for a device on vfio-pci or on no driver, the modules its
+// modalias matches in the index; then the usual drivers of its kind that this kernel has: a
+// GPU's vendor drivers, HD audio. Module names, no duplicates.
 std::vector<std::string> SoftdepModules(const Host& host, const ModuleIndex& index,
                                         const std::vector<PciDevice>& devices);
 

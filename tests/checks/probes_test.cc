@@ -156,6 +156,18 @@ TEST(VfioProbe, EarlyHintNamesTheRealDriverAndFixer) {
   EXPECT_EQ(FindById(after, "vfio.early")->severity, Severity::kPass);
 }
 
+// A device already on vfio-pci (bound by hand) has no driver module of its own now: the
+// module its modalias matches in the kernel's index is the one to order after vfio-pci.
+TEST(VfioProbe, EarlyHintForADeviceOnVfioNamesTheDriverOfItsModalias) {
+  Sysroot root("vfio-bound");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunProbe(VfioProbe(), root, {"0000:02:00.0"});
+  const Finding* early = FindById(findings, "vfio.early");
+  ASSERT_NE(early, nullptr);
+  EXPECT_THAT(early->hint, HasSubstr("Add `softdep e1000e pre: vfio-pci`"));
+  EXPECT_EQ(early->fixer, "modprobe-vfio");
+}
+
 // The same configuration written after the boot has not had its chance yet: pending, with
 // what is still to do, and no fixer (planning again would change nothing).
 TEST(VfioProbe, ConfigurationNewerThanTheBootIsPending) {

@@ -34,13 +34,7 @@ using vmprep::testing::Spill;
 // A config root in a fresh temporary directory, removed afterwards.
 class TempRoot {
  public:
-  TempRoot() {
-    static int counter = 0;
-    dir_ = fs::path(::testing::TempDir()) /
-           ("tx-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  TempRoot() { dir_ = vmprep::testing::FreshTempDir("tx-test"); }
   ~TempRoot() { fs::remove_all(dir_); }
   const fs::path& dir() const { return dir_; }
   fs::path operator/(const std::string& rel) const { return dir_ / rel.substr(rel.front() == '/'); }

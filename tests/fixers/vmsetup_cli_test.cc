@@ -36,13 +36,7 @@ using vmprep::testing::Spill;
 
 class TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    dir_ = fs::path(::testing::TempDir()) /
-           ("vmsetup-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  TempDir() { dir_ = vmprep::testing::FreshTempDir("vmsetup-test"); }
   ~TempDir() { fs::remove_all(dir_); }
   const fs::path& dir() const { return dir_; }
   std::string str() const { return dir_.string(); }
