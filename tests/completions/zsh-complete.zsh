@@ -8,7 +8,7 @@ zmodload zsh/zpty || exit 2
 fdir=$1 line=$2
 zpty z zsh -f -i
 zpty -w z "PS1='' PROMPT='' RPROMPT=''; unsetopt zle_bracketed_paste 2>/dev/null; TERM=dumb"
-zpty -w z "fpath=(${(q)fdir} \$fpath); autoload -Uz compinit; compinit -u -d /dev/null"
+zpty -w z "fpath=(${(q)fdir} \$fpath); autoload -Uz compinit; compinit -u -D"
 # compadd -O collects the matches a call would add (after zsh's own filtering by the prefix);
 # print them between markers, then add them for real.
 zpty -w z 'compadd() { local -a __m; builtin compadd -O __m "$@"; print -rl -- "<<"${^__m}">>" >/dev/tty; builtin compadd "$@" }'
