@@ -242,7 +242,7 @@ int FixFlow::Apply(const Request& request, const SessionPlan& shown) {
   bool changed_since = false;
   // The session plans again under its lock: what is written must be what was shown.
   auto confirm = [&](const SessionPlan& now) {
-    changed_since = !SamePlan(now, shown);
+    changed_since = !SameChanges(now, shown);
     return !changed_since;
   };
   SessionResult r = vmprep::Apply(*host, request, {.confirm = confirm, .progress = ShowProgress});

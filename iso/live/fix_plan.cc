@@ -93,18 +93,4 @@ int ExitStatus(Outcome outcome) {
   return i < kStatus.size() ? kStatus[i] : 3;
 }
 
-bool SamePlan(const SessionPlan& a, const SessionPlan& b) {
-  auto ea = EffectiveEdits(a.edits), eb = EffectiveEdits(b.edits);
-  if (ea.size() != eb.size() || a.edits.actions.size() != b.edits.actions.size()) return false;
-  for (std::size_t i = 0; i < ea.size(); ++i) {
-    if (ea[i]->path != eb[i]->path || ea[i]->before != eb[i]->before ||
-        ea[i]->after != eb[i]->after || ea[i]->mode != eb[i]->mode)
-      return false;
-  }
-  for (std::size_t i = 0; i < a.edits.actions.size(); ++i) {
-    if (a.edits.actions[i].argv != b.edits.actions[i].argv) return false;
-  }
-  return true;
-}
-
 }  // namespace vmprep::live

@@ -23,7 +23,4 @@ void ShowProgress(const ProgressEvent& event);
 // 2 failed and rolled back, 3 cannot run, 4 declined, 5 a regenerate command failed.
 int ExitStatus(Outcome outcome);
 
-// True when both plans write the same bytes to the same files and run the same commands.
-bool SamePlan(const SessionPlan& a, const SessionPlan& b);
-
 }  // namespace vmprep::live

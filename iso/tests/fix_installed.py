@@ -18,6 +18,10 @@ Usage: fix_installed.py ISO [WORK_DIR]
    an output of the regenerate commands the plan listed (the initramfs, grub.cfg); the ESP is
    untouched; the early-binding hook files were installed as part of the transaction; the
    transaction manifest matches the files; the regenerated initramfs holds the hook.
+3b. When this build's vmsetup has the wizard: the menu's "Wizard" entry finds the fixed
+   system, mounts it, starts `vmsetup wizard` on the serial console with it as config root,
+   q leaves it, and everything is unmounted (the disk behind a QEMU snapshot overlay, so the
+   image step 4 boots stays as the fix left it).
 4. The installed system boots (its kernel, its new initramfs, the command line its new
    grub.cfg gives, root on the disk image): 0000:01:00.0 ends on vfio-pci, its twin 02:00.0
    stays on e1000e.
@@ -123,6 +127,44 @@ def fat_snapshot(image, offset, out):
                    capture_output=True)
     return {os.path.relpath(os.path.join(d, n), out): sha(os.path.join(d, n))
             for d, _, names in os.walk(out) for n in names}
+
+
+def wizard_expected():
+    """True when this build's vmsetup has `vmsetup wizard` (then the ISO's menu offers it)."""
+    build = os.environ.get("VMPREP_BUILD_DIR") or os.path.join(SRC, "build")
+    r = subprocess.run([os.path.join(build, "vmsetup"), "wizard", "--help"], capture_output=True,
+                       text=True)
+    return r.returncode == 0 and re.search(r"^Usage: vmsetup wizard", r.stdout, re.MULTILINE)
+
+
+def wizard_run(iso, disk, out):
+    """The menu's wizard entry on the fixed system: it is found and mounted, the wizard starts
+    on the serial console (vt100) with the installed system as its config root, q leaves it,
+    everything is unmounted and the menu comes back."""
+    def run():
+        guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
+                            NICS + ["-drive", f"file={disk},if=none,id=hd,format=raw,snapshot=on",
+                                    "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"])
+        guest.start()
+        try:
+            guest.expect(r"Choice: $", 240, "the menu")
+            guest.send("w\n")
+            m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$",
+                             120, "the installed system in the wizard's list")
+            guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
+            guest.send(m.group(1) + "\n")
+            guest.expect(r"== The wizard on /dev/vda3", 60, "the wizard's mount")
+            guest.expect(r"Welcome \(step 1 of 7\)", 180, "the wizard's first page")
+            guest.send("q")
+            # Right after the wizard's last screen codes, on the same line.
+            guest.expect(r"Unmounted /dev/vda3 and everything mounted below /run/vmprep/target\.$",
+                         60, "the unmount after the wizard")
+            guest.expect(r"Choice: $", 30, "the menu after the wizard")
+            guest.power_off("the wizard run")
+        finally:
+            guest.close()
+    isovm.retry_boot("wizard run", run)
+    print("menu: the wizard started on the installed system (config root) and quit; unmounted")
 
 
 def main(iso, work):
@@ -347,6 +389,12 @@ def main(iso, work):
     grub_cfg = path_in(after, "/boot/grub/grub.cfg")
     if not os.path.exists(grub_cfg):
         raise isovm.Failure(f"update-grub wrote no /boot/grub/grub.cfg; failures so far: {failures}")
+
+    # --- 3b. the menu's wizard on the fixed system (QEMU keeps the writes in a throw-away overlay)
+    if wizard_expected():
+        wizard_run(iso, disk, os.path.join(work, "iso-wizard"))
+    else:
+        print("this build's vmsetup has no wizard: the menu offers none (iso.boot-verdict checks)")
 
     # --- 4. the installed system boots with its new configuration
     with open(grub_cfg) as f:
