@@ -411,6 +411,163 @@ std::expected<ShellVarsFile, Error> ShellVarsFile::Parse(std::string_view text,
   return f;
 }
 
+namespace {
+
+// Walks the statements of a file of assignments: blanks, statement ends and the pieces of an
+// assignment (`[export] NAME=value`, `NAME+=value`, `NAME=(words)`).
+class StatementScanner {
+ public:
+  StatementScanner(const std::string& text, const Reader& reader) : t_(text), r_(reader) {}
+
+  size_t SkipBlanks(size_t i) const {
+    for (;;) {
+      if (i < t_.size() && IsBlank(t_[i])) {
+        ++i;
+      } else if (i + 1 < t_.size() && t_[i] == '\\' && t_[i + 1] == '\n') {
+        i += 2;
+      } else {
+        return i;
+      }
+    }
+  }
+
+  bool AtStatementEnd(size_t i) const {
+    return i >= t_.size() || t_[i] == '\n' || t_[i] == '#' || t_[i] == ';';
+  }
+
+  // NAME= or NAME+= at i: returns the position after '=' or npos.
+  size_t AssignmentHead(size_t i, size_t* name_end) const {
+    const size_t n = t_.size();
+    if (i >= n || !IsNameStart(t_[i])) return std::string::npos;
+    size_t j = i;
+    while (j < n && IsNameChar(t_[j])) ++j;
+    *name_end = j;
+    if (j < n && t_[j] == '=') return j + 1;
+    if (j + 1 < n && t_[j] == '+' && t_[j + 1] == '=') return j + 2;
+    return std::string::npos;
+  }
+
+  // `export NAME` without a value changes no value: the position after the name (and the
+  // blanks after it), or npos when p does not hold such a name.
+  size_t SkipExportedName(size_t p) const {
+    const size_t n = t_.size();
+    if (p >= n || !IsNameStart(t_[p])) return std::string::npos;
+    size_t j = p;
+    while (j < n && IsNameChar(t_[j])) ++j;
+    if (j < n && !IsBlank(t_[j]) && !AtStatementEnd(j)) return std::string::npos;
+    return SkipBlanks(j);
+  }
+
+  // The words of NAME=( ... ) from the '(' at a.open_paren; the position after ')'.
+  std::expected<size_t, Error> ReadArray(ShellAssignment& a) const {
+    const size_t n = t_.size();
+    size_t i = a.open_paren + 1;
+    for (;;) {
+      while (i < n && (IsBlank(t_[i]) || t_[i] == '\n')) ++i;
+      if (i + 1 < n && t_[i] == '\\' && t_[i + 1] == '\n') {
+        i += 2;
+        continue;
+      }
+      if (i >= n)
+        return std::unexpected(
+            r_.Err(a.open_paren, "array " + a.name + "=( is not closed; expected ')'"));
+      if (t_[i] == ')') {
+        a.close_paren = i;
+        return i + 1;
+      }
+      if (t_[i] == '#') {
+        size_t nl = t_.find('\n', i);
+        i = nl == std::string::npos ? n : nl;
+        continue;
+      }
+      if (r_.EndsWord(i))
+        return std::unexpected(r_.Err(i, std::string("unexpected '") + t_[i] + "' in array " +
+                                             a.name + "; expected words and ')'"));
+      auto w = r_.Word(i, true);
+      if (!w) return std::unexpected(w.error());
+      i = w->end;
+      a.elements.push_back(std::move(*w));
+    }
+  }
+
+  // One assignment whose name starts at p and whose value starts at value_at; the position
+  // after its value.
+  std::expected<size_t, Error> ReadAssignment(size_t p, size_t name_end, size_t value_at,
+                                              bool exported, int depth,
+                                              std::vector<ShellAssignment>* found) const {
+    ShellAssignment a;
+    a.name = t_.substr(p, name_end - p);
+    a.append = t_[name_end] == '+';
+    a.exported = exported;
+    a.line = r_.LineOf(p);
+    a.depth = depth;
+    size_t after;
+    if (value_at < t_.size() && t_[value_at] == '(') {
+      a.is_array = true;
+      a.open_paren = value_at;
+      auto end = ReadArray(a);
+      if (!end) return std::unexpected(end.error());
+      after = *end;
+    } else {
+      auto w = r_.Word(value_at, false);
+      if (!w) return std::unexpected(w.error());
+      a.scalar = std::move(*w);
+      after = a.scalar.end;
+    }
+    found->push_back(std::move(a));
+    return after;
+  }
+
+  struct Statement {
+    std::vector<ShellAssignment> assignments;
+    bool is_assignment = true;  // false: a command (maybe with NAME=value for it alone)
+    size_t end = 0;             // where the assignments end (when is_assignment)
+  };
+
+  // The statement at pos: only assignments, or a command.
+  std::expected<Statement, Error> Read(size_t pos, int depth) const {
+    Statement st;
+    bool exported = false;
+    size_t p = pos;
+    if (t_.compare(p, 6, "export") == 0 && p + 6 < t_.size() && IsBlank(t_[p + 6])) {
+      exported = true;
+      p = SkipBlanks(p + 6);
+    }
+    for (;;) {
+      size_t name_end = 0;
+      size_t value_at = AssignmentHead(p, &name_end);
+      if (value_at == std::string::npos) {
+        size_t next = exported ? SkipExportedName(p) : std::string::npos;
+        if (next == std::string::npos) {
+          st.is_assignment = false;
+          break;
+        }
+        p = next;
+        if (AtStatementEnd(p)) break;
+        continue;
+      }
+      auto after = ReadAssignment(p, name_end, value_at, exported, depth, &st.assignments);
+      if (!after) return std::unexpected(after.error());
+      p = SkipBlanks(*after);
+      if (AtStatementEnd(p)) break;
+      size_t unused;
+      if (AssignmentHead(p, &unused) == std::string::npos) {
+        // NAME=value command: the assignment is for that command only.
+        st.is_assignment = false;
+        break;
+      }
+    }
+    st.end = p;
+    return st;
+  }
+
+ private:
+  const std::string& t_;
+  const Reader& r_;
+};
+
+}  // namespace
+
 std::expected<void, Error> ShellVarsFile::ParseAll() {
   assignments_.clear();
   opaque_.clear();
@@ -418,37 +575,13 @@ std::expected<void, Error> ShellVarsFile::ParseAll() {
   for (size_t i = 0; i < text_.size(); ++i)
     if (text_[i] == '\n') line_starts_.push_back(i + 1);
   Reader r(text_, line_starts_, path_);
+  StatementScanner scan(text_, r);
   const std::string& t = text_;
   const size_t n = t.size();
   size_t pos = 0;
   int depth = 0;
-  auto skip_blanks = [&](size_t i) {
-    for (;;) {
-      if (i < n && IsBlank(t[i])) {
-        ++i;
-      } else if (i + 1 < n && t[i] == '\\' && t[i + 1] == '\n') {
-        i += 2;
-      } else {
-        return i;
-      }
-    }
-  };
-  auto at_statement_end = [&](size_t i) {
-    return i >= n || t[i] == '\n' || t[i] == '#' || t[i] == ';';
-  };
-  // NAME= or NAME+= at i: returns the position after '=' or npos.
-  auto assignment_head = [&](size_t i, size_t* name_end) -> size_t {
-    if (i >= n || !IsNameStart(t[i])) return std::string::npos;
-    size_t j = i;
-    while (j < n && IsNameChar(t[j])) ++j;
-    *name_end = j;
-    if (j < n && t[j] == '=') return j + 1;
-    if (j + 1 < n && t[j] == '+' && t[j + 1] == '=') return j + 2;
-    return std::string::npos;
-  };
-
   while (pos < n) {
-    pos = skip_blanks(pos);
+    pos = scan.SkipBlanks(pos);
     if (pos >= n) break;
     char c = t[pos];
     if (c == '\n' || c == ';' || r.AtCrLf(pos)) {
@@ -460,101 +593,23 @@ std::expected<void, Error> ShellVarsFile::ParseAll() {
       pos = nl == std::string::npos ? n : nl;
       continue;
     }
-    const size_t start = pos;
-    std::vector<ShellAssignment> found;
-    bool exported = false;
-    size_t p = pos;
-    if (t.compare(p, 6, "export") == 0 && p + 6 < n && IsBlank(t[p + 6])) {
-      exported = true;
-      p = skip_blanks(p + 6);
-    }
-    bool is_assignment = true;
-    for (;;) {
-      size_t name_end = 0;
-      size_t value_at = assignment_head(p, &name_end);
-      if (value_at == std::string::npos) {
-        // `export NAME` without a value changes no value: skip the name.
-        if (exported && p < n && IsNameStart(t[p])) {
-          size_t j = p;
-          while (j < n && IsNameChar(t[j])) ++j;
-          if (j >= n || IsBlank(t[j]) || at_statement_end(j)) {
-            p = skip_blanks(j);
-            if (at_statement_end(p)) break;
-            continue;
-          }
-        }
-        is_assignment = false;
-        break;
-      }
-      ShellAssignment a;
-      a.name = t.substr(p, name_end - p);
-      a.append = t[name_end] == '+';
-      a.exported = exported;
-      a.line = r.LineOf(p);
-      a.depth = depth;
-      if (value_at < n && t[value_at] == '(') {
-        a.is_array = true;
-        a.open_paren = value_at;
-        size_t i = value_at + 1;
-        for (;;) {
-          while (i < n && (IsBlank(t[i]) || t[i] == '\n')) ++i;
-          if (i + 1 < n && t[i] == '\\' && t[i + 1] == '\n') {
-            i += 2;
-            continue;
-          }
-          if (i >= n)
-            return std::unexpected(
-                r.Err(value_at, "array " + a.name + "=( is not closed; expected ')'"));
-          if (t[i] == ')') {
-            a.close_paren = i;
-            ++i;
-            break;
-          }
-          if (t[i] == '#') {
-            size_t nl = t.find('\n', i);
-            i = nl == std::string::npos ? n : nl;
-            continue;
-          }
-          if (r.EndsWord(i))
-            return std::unexpected(r.Err(i, std::string("unexpected '") + t[i] + "' in array " +
-                                                a.name + "; expected words and ')'"));
-          auto w = r.Word(i, true);
-          if (!w) return std::unexpected(w.error());
-          i = w->end;
-          a.elements.push_back(std::move(*w));
-        }
-        p = i;
-      } else {
-        auto w = r.Word(value_at, false);
-        if (!w) return std::unexpected(w.error());
-        a.scalar = std::move(*w);
-        p = a.scalar.end;
-      }
-      found.push_back(std::move(a));
-      p = skip_blanks(p);
-      if (at_statement_end(p)) break;
-      size_t dummy;
-      if (assignment_head(p, &dummy) == std::string::npos) {
-        // NAME=value command: the assignment is for that command only.
-        is_assignment = false;
-        break;
-      }
-    }
-    if (is_assignment) {
-      for (auto& a : found) assignments_.push_back(std::move(a));
-      pos = p;
+    auto st = scan.Read(pos, depth);
+    if (!st) return std::unexpected(st.error());
+    if (st->is_assignment) {
+      for (auto& a : st->assignments) assignments_.push_back(std::move(a));
+      pos = st->end;
       continue;
     }
-    auto end = r.CommandEnd(start);
+    auto end = r.CommandEnd(pos);
     if (!end) return std::unexpected(end.error());
     ShellOpaque o;
-    o.begin = start;
+    o.begin = pos;
     o.end = *end;
-    o.line = r.LineOf(start);
-    o.text = t.substr(start, *end - start);
+    o.line = r.LineOf(pos);
+    o.text = t.substr(pos, *end - pos);
     // A here-document's body would be misread as statements.
     if (o.text.find("<<") != std::string::npos && o.text.find("<<<") == std::string::npos)
-      return std::unexpected(r.Err(start,
+      return std::unexpected(r.Err(pos,
                                    "here-document (<<) in a file of assignments; expected only "
                                    "assignments and simple commands"));
     depth += DepthChange(o.text);
