@@ -137,22 +137,34 @@ def wizard_expected():
     return r.returncode == 0 and re.search(r"^Usage: vmsetup wizard", r.stdout, re.MULTILINE)
 
 
+def boot_to_system_choice(iso, disk, out, key, snapshot=False):
+    """Boots the ISO with the installed system's disk, picks menu item `key` and, in the list
+    of installed systems that follows, /dev/vda3. Returns the started Guest."""
+    drive = f"file={disk},if=none,id=hd,format=raw" + (",snapshot=on" if snapshot else "")
+    guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
+                        NICS + ["-drive", drive,
+                                "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"])
+    guest.start()
+    try:
+        guest.expect(r"Choice: $", 240, "the menu")
+        guest.send(key + "\n")
+        m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$",
+                         120, "the installed system in the list")
+        guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
+        guest.send(m.group(1) + "\n")
+    except BaseException:
+        guest.close()
+        raise
+    return guest
+
+
 def wizard_run(iso, disk, out):
     """The menu's wizard entry on the fixed system: it is found and mounted, the wizard starts
     on the serial console (vt100) with the installed system as its config root, q leaves it,
     everything is unmounted and the menu comes back."""
     def run():
-        guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
-                            NICS + ["-drive", f"file={disk},if=none,id=hd,format=raw,snapshot=on",
-                                    "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"])
-        guest.start()
+        guest = boot_to_system_choice(iso, disk, out, "w", snapshot=True)
         try:
-            guest.expect(r"Choice: $", 240, "the menu")
-            guest.send("w\n")
-            m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$",
-                             120, "the installed system in the wizard's list")
-            guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
-            guest.send(m.group(1) + "\n")
             guest.expect(r"== The wizard on /dev/vda3", 60, "the wizard's mount")
             guest.expect(r"Welcome \(step 1 of 7\)", 180, "the wizard's first page")
             guest.send("q")
@@ -185,17 +197,8 @@ def main(iso, work):
     out = os.path.join(work, "iso-declined")
 
     def declined_run():
-        guest = isovm.Guest(out, isovm.machine_args("intel", "bios", out) + isovm.cdrom_args(iso) +
-                            NICS + ["-drive", f"file={disk},if=none,id=hd,format=raw",
-                                    "-device", "virtio-blk-pci,drive=hd,bus=pcie.0,addr=0x5"])
-        guest.start()
+        guest = boot_to_system_choice(iso, disk, out, "f")
         try:
-            guest.expect(r"Choice: $", 240, "the menu")
-            guest.send("f\n")
-            m = guest.expect(r"^  (\d+)\) /dev/vda3 \(ext4, .*\): Debian GNU/Linux 12 \(bookworm\)$", 120,
-                             "the installed system in the list")
-            guest.expect(r"Which system \(1-\d+, empty to go back\)\? $", 30)
-            guest.send(m.group(1) + "\n")
             guest.expect(r"empty for none\): $", 120, "the question for PCI devices")
             guest.send("01:00.0\n")
             guest.expect(r"Turn the IOMMU on at boot .*\[Y/n\] $", 60)
