@@ -32,11 +32,6 @@ std::uint64_t ToNumber(std::string_view text) {
   return v;
 }
 
-struct PoolSize {
-  std::uint64_t page_kb = 0;
-  std::uint64_t total = 0, free = 0, reserved = 0, surplus = 0;
-};
-
 }  // namespace
 
 std::string_view HugepagesProbe::Name() const { return "hugepages"; }
@@ -51,32 +46,18 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     return AddFinding(out, "hugepages", name, severity, std::move(summary));
   };
 
-  auto sizes = host.List(Root::kRuntime, kSysfs);
-  if (!sizes) {
+  auto read_pools = ReadHugepagePools(host);
+  if (!read_pools) {
     Finding& f = make("reserved", Severity::kSkip,
                       "the kernel has no huge page support (no /sys/kernel/mm/hugepages)");
-    f.evidence.push_back({std::string(kSysfs), sizes.error().message});
+    f.evidence.push_back({std::string(kSysfs), read_pools.error().message});
     return out;
   }
-  std::vector<PoolSize> pools;
+  const std::vector<HugepagePool>& pools = *read_pools;
   std::vector<Evidence> pool_evidence;
-  for (const auto& dir : *sizes) {
-    if (!dir.starts_with("hugepages-") || !dir.ends_with("kB")) continue;
-    PoolSize p;
-    p.page_kb = ToNumber(std::string_view(dir).substr(10, dir.size() - 12));
-    std::string base = std::string(kSysfs) + "/" + dir;
-    auto read = [&](const char* name) {
-      auto t = host.Read(Root::kRuntime, base + "/" + name, 64);
-      return t ? ToNumber(*t) : 0;
-    };
-    p.total = read("nr_hugepages");
-    p.free = read("free_hugepages");
-    p.reserved = read("resv_hugepages");
-    p.surplus = read("surplus_hugepages");
+  for (const auto& p : pools)
     pool_evidence.push_back(
-        {base, fmt::format("{} pages of {} ({} free)", p.total, HumanKb(p.page_kb), p.free)});
-    pools.push_back(p);
-  }
+        {p.path, fmt::format("{} pages of {} ({} free)", p.total, HumanKb(p.page_kb), p.free)});
   // Per NUMA node, so a guest pinned to one node can be seen to fit there.
   if (auto nodes = host.List(Root::kRuntime, "/sys/devices/system/node")) {
     for (const auto& node : *nodes) {
@@ -94,13 +75,8 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     }
   }
 
-  std::uint64_t default_kb = 0;
+  const std::uint64_t default_kb = DefaultHugepageKb(host);
   const std::uint64_t mem_total_kb = MemTotalKb(host).value_or(0);
-  if (auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo", 1 << 16)) {
-    for (auto line : SplitLines(*meminfo)) {
-      if (line.starts_with("Hugepagesize:")) default_kb = ToNumber(SplitWords(line)[1]);
-    }
-  }
   const SystemFacts& facts = context.Facts(host);
   const KernelParams& params = facts.Params();
   HugepageRequest boot = ParseHugepageRequest(params.cmdline, default_kb);
@@ -176,17 +152,14 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     std::vector<Evidence> evidence;
     std::vector<std::uint64_t> mounted_sizes;
     if (mounts) {
-      for (const auto& m : *mounts) {
-        if (m.fstype != "hugetlbfs") continue;
-        std::string ps = MountOption(m.options, "pagesize");
-        mounted_sizes.push_back(ps.empty() ? default_kb : HugepageSizeKb(ps));
-        evidence.push_back(
-            {"/proc/self/mountinfo", fmt::format("hugetlbfs on {} ({})", m.target, m.options)});
+      for (auto& [kb, seen] : HugetlbfsMounts(*mounts, default_kb)) {
+        mounted_sizes.push_back(kb);
+        evidence.push_back(std::move(seen));
       }
     } else {
       evidence.push_back({"/proc/self/mountinfo", mounts.error().message});
     }
-    std::vector<const PoolSize*> unmounted;
+    std::vector<const HugepagePool*> unmounted;
     for (const auto& p : pools) {
       if (p.total == 0) continue;
       if (std::find(mounted_sizes.begin(), mounted_sizes.end(), p.page_kb) == mounted_sizes.end())
@@ -200,7 +173,7 @@ std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& c
     } else {
       std::vector<std::string> names;
       for (const auto* p : unmounted) names.push_back(HumanKb(p->page_kb));
-      const PoolSize& first = *unmounted.front();
+      const HugepagePool& first = *unmounted.front();
       const std::string size = first.page_kb == kKbPerGiB ? "1G"
                                : first.page_kb == 2048    ? "2M"
                                                           : "";
