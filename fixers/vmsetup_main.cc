@@ -18,6 +18,7 @@
 #include "fixers/post_actions.h"
 #include "fixers/session.h"
 #include "fixers/transaction.h"
+#include "fixers/vm_snippet.h"
 #include "system/topology.h"
 
 namespace {
@@ -429,7 +430,19 @@ int main(int argc, char** argv) {
   undo_cmd->add_option("transaction", undo_id, "Transaction id (see history)");
   auto* history_cmd = app.add_subcommand("history", "List the recorded transactions, oldest first");
   auto* fixers_cmd = app.add_subcommand("fixers", "List the fixers");
-  for (auto* sub : {plan_cmd, apply_cmd, undo_cmd, history_cmd, fixers_cmd}) sub->fallthrough();
+  vmprep::VmSnippetRequest snippet;
+  auto* snippet_cmd = app.add_subcommand(
+      "vm-snippet",
+      "Print the libvirt domain XML for --device (all functions of its IOMMU group), "
+      "--hugepages and --virtiofs, to merge with `virsh edit`; change nothing");
+  snippet_cmd
+      ->add_option("--hugepages", snippet.hugepages,
+                   "Back the guest with huge pages: 2M, 1G, or no size for the default")
+      ->expected(0, 1);
+  snippet_cmd->add_option("--virtiofs", snippet.virtiofs,
+                          "Share a host directory: DIR or DIR:TAG (repeatable)");
+  for (auto* sub : {plan_cmd, apply_cmd, undo_cmd, history_cmd, fixers_cmd, snippet_cmd})
+    sub->fallthrough();
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -452,6 +465,17 @@ int main(int argc, char** argv) {
       std::printf("%-16s %s\n", std::string(f->Id()).c_str(),
                   std::string(f->Description()).c_str());
     }
+    return kExitOk;
+  }
+
+  if (snippet_cmd->parsed()) {
+    auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
+    if (!host) return BadArguments(fmt::format("cannot use root {}", host.error().ToString()));
+    snippet.devices = device_args;
+    auto made = vmprep::MakeVmSnippet(*host, snippet);
+    if (!made) return BadArguments(made.error().ToString());
+    std::fwrite(made->xml.data(), 1, made->xml.size(), stdout);
+    for (const auto& note : made->notes) std::fprintf(stderr, "note: %s\n", note.c_str());
     return kExitOk;
   }
 
