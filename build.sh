@@ -15,7 +15,8 @@ BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libn
 TEST_DEPS="kmod shellcheck clang-format python3 tmux xz-utils pciutils bsdutils qemu-system-x86
   busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml
   man-db bash-completion zsh fish prometheus python3-prometheus-client python3-jsonschema
-  ansible-core dpkg-dev file"
+  ansible-core dpkg-dev file cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver
+  python3-selenium"
 
 install_missing() {
   missing=""
