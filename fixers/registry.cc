@@ -6,7 +6,9 @@
 #include "fixers/initramfs.h"
 #include "fixers/kernel_cmdline.h"
 #include "fixers/modprobe_vfio.h"
+#include "fixers/net_bridge.h"
 #include "fixers/qemu_bridge.h"
+#include "fixers/qemu_user.h"
 #include "fixers/vfio_bind.h"
 #include "fixers/xorg.h"
 
@@ -25,6 +27,8 @@ std::vector<std::unique_ptr<Fixer>> MakeAllFixers() {
   fixers.push_back(MakeHugepagesFixer());
   fixers.push_back(MakeXorgFixer());
   fixers.push_back(MakeBridgeFixer());
+  fixers.push_back(MakeQemuUserFixer());
+  fixers.push_back(MakeNetBridgeFixer());
   return fixers;
 }
 

@@ -405,7 +405,7 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   std::string root, runtime_root, config_root, undo_id;
   std::vector<std::string> device_args, enable_args, allow_args;
-  bool yes = false, no_regenerate = false, json = false, version = false;
+  bool yes = false, no_regenerate = false, json = false, version = false, network = false;
   app.add_option("--root", root, "Both roots: a mounted or captured system instead of /");
   app.add_option("--runtime-root", runtime_root, "Where /sys, /proc and /dev are read (default /)");
   app.add_option("--config-root", config_root, "Where /etc and /boot are edited (default /)");
@@ -415,6 +415,9 @@ int main(int argc, char** argv) {
   app.add_option("--allow-host-device", allow_args,
                  "Give away a device the host itself needs (boot disk, default-route NIC); "
                  "the plan prints what the host loses first (repeatable)");
+  app.add_flag("--allow-network-change", network,
+               "Let apply make a bridge=NAME:IFACE bridge (it moves IFACE's address: from a "
+               "console)");
   app.add_flag("-y,--yes", yes, "Apply without asking (required when there is no terminal)");
   app.add_flag("--no-regenerate", no_regenerate, "Do not run the post-actions; print them instead");
   app.add_flag("--json", json,
@@ -481,6 +484,7 @@ int main(int argc, char** argv) {
 
   auto request = vmprep::ParseRequest(device_args, enable_args, allow_args);
   if (!request) return BadArguments(request.error().ToString());
+  request->options.allow_network_change = network;
   if ((plan_cmd->parsed() || apply_cmd->parsed()) && request->empty()) {
     return BadArguments("nothing asked: say what to set up with --enable and/or --device");
   }

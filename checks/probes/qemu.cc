@@ -143,6 +143,19 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
         c.SetFix(kFixQemuBridge, {"--enable", "bridge=" + b});
         break;
       }
+      // An allowed bridge that does not exist: a VM that names it cannot start.
+      std::vector<std::string> missing;
+      for (const auto& a : allowed)
+        if (a != "all" && !IsBridge(host, a)) missing.push_back(a);
+      if (!missing.empty() && c.severity == Severity::kPass && c.fixer.empty()) {
+        c.severity = Severity::kNote;
+        c.summary += fmt::format("; {} {} not exist here", Join(missing, ", "),
+                                 missing.size() == 1 ? "does" : "do");
+        c.evidence.push_back(
+            {"/sys/class/net",
+             "bridges: " + (bridges.empty() ? std::string("none") : Join(bridges, ", "))});
+        c.hint = "Create the bridge in the host's network configuration, or remove its allow line.";
+      }
     }
   }
   // --- qemu.libvirt: only where libvirt is installed; vmprep does not need it.

@@ -9,6 +9,7 @@
 
 #include "checks/probes/vm.h"
 #include "system/accounts.h"
+#include "system/fixer_ids.h"
 #include "system/hugepages.h"
 
 namespace vmprep {
@@ -67,6 +68,7 @@ void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out) {
   VmVerdict v;
   bool any = false;
   auto who = QemuIdentity(vm.host, vm.qemu_conf);
+  std::string socket_owner;  // the user QEMU should run as, when known
   for (const auto& a : vm.domain.audios) {
     if (a.type != "pulseaudio" && a.type != "pipewire") continue;
     any = true;
@@ -99,6 +101,7 @@ void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out) {
                           who->uid) +
                   UserHint(vm));
     } else if (info->uid != who->uid) {
+      if (auto owner = UserName(vm.host, info->uid)) socket_owner = *owner;
       v.Raise(Severity::kWarn,
               fmt::format("the sound server at {} belongs to uid {}, but QEMU runs as {}: it "
                           "cannot connect",
@@ -107,8 +110,10 @@ void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out) {
     }
   }
   if (!any) return;
-  v.Emit(vm, out, "audio",
-         fmt::format("QEMU (user {}) can reach the sound server", vm.qemu_conf.user));
+  Finding& f = v.Emit(vm, out, "audio",
+                      fmt::format("QEMU (user {}) can reach the sound server", vm.qemu_conf.user));
+  if (f.severity == Severity::kWarn && !socket_owner.empty() && !vm.qemu_conf.error)
+    f.SetFix(kFixQemuUser, {"--enable", "qemu-user=" + socket_owner});
 }
 
 void JudgeLookingGlassSize(const VmSubject& vm, std::uint64_t bytes, int line,

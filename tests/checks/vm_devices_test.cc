@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "checks/probes/qemu.h"
 #include "tests/checks/vm_test_util.h"
 
 namespace vmprep {
@@ -89,6 +90,35 @@ TEST(VmNetworks, UndefinedFailsNotAutostartedWarnsAutostartedPasses) {
   std::filesystem::create_symlink("/etc/libvirt/qemu/networks/default.xml",
                                   m.Config("/etc/libvirt/qemu/networks/autostart/default.xml"));
   EXPECT_THAT(m.Rule(xml, "vm.network"), ElementsAre("vm.network.t:pass"));
+}
+
+}  // namespace
+}  // namespace vmprep
+
+namespace vmprep {
+namespace {
+
+// qemu.bridge-conf (the host side of bridge interfaces): an allowed bridge that does not
+// exist is a note; once it exists the finding passes.
+TEST(QemuBridgeConf, AllowedBridgeThatDoesNotExistIsANote) {
+  testing::VmMachine m("intel-iommu");
+  ASSERT_TRUE(m.ok());
+  m.PutConfig("/usr/lib/qemu/qemu-bridge-helper", "");
+  m.PutConfig("/etc/qemu/bridge.conf", "allow br0\n");
+  std::filesystem::permissions(m.Config("/etc/qemu"), static_cast<std::filesystem::perms>(0755));
+  auto run = [&] {
+    auto host = Host::Open(m.Runtime("").string(), m.Config("").string());
+    EXPECT_TRUE(host.has_value());
+    return QemuHostProbe().Run(*host, ProbeContext{});
+  };
+  auto before = run();
+  const Finding* c = testing::FindById(before, "qemu.bridge-conf");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->severity, Severity::kNote);
+  EXPECT_THAT(c->summary, ::testing::HasSubstr("br0 does not exist here"));
+  m.AddBridge("br0", "up");
+  auto after = run();
+  EXPECT_EQ(testing::FindById(after, "qemu.bridge-conf")->severity, Severity::kPass);
 }
 
 }  // namespace
