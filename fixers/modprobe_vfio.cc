@@ -22,6 +22,7 @@
 #include "formats/modprobe_conf.h"
 #include "system/modules.h"
 #include "system/vfio_config.h"
+#include "system/vfio_softdeps.h"
 
 namespace vmprep {
 namespace {
@@ -115,35 +116,10 @@ class ModprobeVfioFixer : public Fixer {
       if (*r) (*p)->why = "vfio-pci claims the passthrough devices by id";
     }
 
-    // Softdeps: the modules of the drivers the targets use now, and the usual
-    // drivers for their kind (a GPU's vendor drivers, HD audio).
+    // Softdeps: the modules of the drivers the targets use now, and the usual drivers of
+    // their kind.
     ModuleIndex index(host);
-    auto exists = [&](const std::string& m) {
-      return index.modules_dir().empty() || index.Query(m).state != ModuleState::kMissing;
-    };
-    std::vector<std::string> drivers;
-    auto add = [&](std::string m) {
-      m = ModuleName(m);
-      if (m.empty() || m == "vfio_pci" || m == "pcieport") return;
-      if (std::find(drivers.begin(), drivers.end(), m) == drivers.end()) drivers.push_back(m);
-    };
-    for (const PciDevice& t : sel->endpoints) {
-      if (!t.driver.empty()) {
-        // softdep names a module; the driver's module link says which (none:
-        // built in).
-        auto link = host.ReadLink(Root::kRuntime, "/sys/bus/pci/drivers/" + t.driver + "/module");
-        if (link) add(link->substr(link->rfind('/') + 1));
-      }
-      std::vector<std::string> usual;
-      if (t.IsDisplay()) {
-        if (t.vendor_id == 0x10de) usual = {"nouveau", "nvidia"};
-        if (t.vendor_id == 0x1002) usual = {"amdgpu", "radeon"};
-        if (t.vendor_id == 0x8086) usual = {"i915"};
-      }
-      if (t.class_code && (*t.class_code >> 8) == 0x0403) usual.push_back("snd_hda_intel");
-      for (const auto& m : usual)
-        if (exists(m)) add(m);
-    }
+    const std::vector<std::string> drivers = SoftdepModules(host, index, sel->endpoints);
     for (const auto& d : drivers) {
       std::string first;
       for (const auto& f : files) {

@@ -59,13 +59,13 @@ std::string FormatArgv(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::expected<void, Error> RunPostAction(const Host& host, const PostAction& action,
-                                         const OutputFn& output) {
-  const std::string shown = FormatArgv(action.argv);
-  if (action.argv.empty() || action.argv[0].empty()) {
-    return std::unexpected(Error{"", 0, "post-action has an empty argv", EINVAL});
-  }
-  std::string program = action.argv[0];
+namespace {
+
+// The program to run: argv[0] as given when it holds a '/', else found in the config root's
+// search path (kSearchPath).
+std::expected<std::string, Error> FindProgram(const Host& host, const std::string& argv0,
+                                              const std::string& shown) {
+  std::string program = argv0;
   if (program.find('/') == std::string::npos) {
     std::string found;
     for (const char* dir : kSearchPath) {
@@ -88,6 +88,60 @@ std::expected<void, Error> RunPostAction(const Host& host, const PostAction& act
     return std::unexpected(
         Error{program, 0, "is not an executable file in the config root", ENOENT});
   }
+  return program;
+}
+
+// Hands `output` each line the child writes to `fd`, until it closes it.
+void RelayLines(int fd, const OutputFn& output) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      output(std::string_view(pending).substr(0, nl));
+      pending.erase(0, nl + 1);
+    }
+  }
+  if (!pending.empty()) output(pending);
+}
+
+// In the forked child, where only async-signal-safe calls may be made: sends its output to
+// `out` (when >= 0), enters `root` (when not null), and executes `program`; on failure
+// writes the stage that failed and errno to `report`.
+[[noreturn]] void ExecInChild(int report, int out, const char* root, const char* program,
+                              char* const argv[], char* const envp[]) {
+  if (out >= 0) {
+    // dup2 clears close-on-exec on the copies.
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+  }
+  int stage = 0;  // 0 chroot, 1 chdir, 2 execve
+  if (root == nullptr || ::chroot(root) == 0) {
+    stage = 1;
+    if (::chdir("/") == 0) {
+      stage = 2;
+      ::execve(program, argv, envp);
+    }
+  }
+  int why[2] = {stage, errno};
+  [[maybe_unused]] ssize_t n = ::write(report, why, sizeof why);
+  ::_exit(127);
+}
+
+}  // namespace
+
+std::expected<void, Error> RunPostAction(const Host& host, const PostAction& action,
+                                         const OutputFn& output) {
+  const std::string shown = FormatArgv(action.argv);
+  if (action.argv.empty() || action.argv[0].empty()) {
+    return std::unexpected(Error{"", 0, "post-action has an empty argv", EINVAL});
+  }
+  auto found = FindProgram(host, action.argv[0], shown);
+  if (!found) return std::unexpected(found.error());
+  const std::string program = std::move(*found);
 
   std::string root = host.root_path(Root::kConfig);
   while (root.size() > 1 && root.back() == '/') root.pop_back();
@@ -123,39 +177,13 @@ std::expected<void, Error> RunPostAction(const Host& host, const PostAction& act
   }
   if (pid == 0) {
     ::close(report[0]);
-    if (lines[1] >= 0) {
-      // dup2 clears close-on-exec on the copies.
-      ::dup2(lines[1], STDOUT_FILENO);
-      ::dup2(lines[1], STDERR_FILENO);
-    }
-    int stage = 0;  // 0 chroot, 1 chdir, 2 execve
-    if (!chroot_needed || ::chroot(root.c_str()) == 0) {
-      stage = 1;
-      if (::chdir("/") == 0) {
-        stage = 2;
-        ::execve(program.c_str(), argv.data(), envp);
-      }
-    }
-    int why[2] = {stage, errno};
-    [[maybe_unused]] ssize_t n = ::write(report[1], why, sizeof why);
-    ::_exit(127);
+    ExecInChild(report[1], lines[1], chroot_needed ? root.c_str() : nullptr, program.c_str(),
+                argv.data(), envp);
   }
   ::close(report[1]);
   if (lines[0] >= 0) {
     ::close(lines[1]);
-    std::string pending;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(lines[0], buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      pending.append(buf, static_cast<std::size_t>(n));
-      for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-        output(std::string_view(pending).substr(0, nl));
-        pending.erase(0, nl + 1);
-      }
-    }
-    if (!pending.empty()) output(pending);
+    RelayLines(lines[0], output);
     ::close(lines[0]);
   }
   int why[2] = {0, 0};

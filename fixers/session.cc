@@ -123,11 +123,8 @@ std::expected<void, Error> AddAddresses(std::string_view option,
   return {};
 }
 
-// The findings that must pass once the machine has rebooted with this plan applied, for
-// vmcheck-boot.service to compare against (/var/lib/vmprep/expected.json,
-// systemd/README.md). Part of the transaction, so undo restores the previous expectation.
-void AddExpectedState(const Host& host, const FixerOptions& options, SessionPlan* plan) {
-  if (EffectiveEdits(plan->edits).empty()) return;
+// The finding ids that must pass once the machine has rebooted with this plan applied.
+std::vector<std::string> ExpectedToPass(const FixerOptions& options) {
   std::vector<std::string> pass;
   if (options.iommu) {
     pass.push_back("iommu.kernel");
@@ -137,18 +134,60 @@ void AddExpectedState(const Host& host, const FixerOptions& options, SessionPlan
   if (options.vfio) pass.push_back("vfio.early");
   if (options.vhost_net) pass.push_back("vhost_net.module");
   if (options.hugepages) pass.push_back("hugepages.reserved");
-  if (pass.empty()) return;
-  nlohmann::ordered_json doc{{"schema", "vmprep.expected/1"},
-                             {"transaction", nullptr},  // the id is made when applying
-                             {"pass", pass}};
+  return pass;
+}
+
+// The ids an earlier transaction's expected.json already lists (kept: expectations accumulate
+// across transactions); a file that is not ours to read is replaced, with a warning.
+std::vector<std::string> EarlierExpectations(const std::string& path,
+                                             const std::optional<std::string>& text,
+                                             SessionPlan* plan) {
+  std::vector<std::string> pass;
+  if (!text) return pass;
+  auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  bool ours = doc.is_object() && doc.value("schema", "") == "vmprep.expected/1" &&
+              doc.contains("pass") && doc["pass"].is_array();
+  if (ours) {
+    for (const auto& id : doc["pass"]) {
+      if (!id.is_string()) {
+        ours = false;
+        break;
+      }
+      pass.push_back(id.get<std::string>());
+    }
+  }
+  if (!ours) {
+    plan->warnings.push_back(fmt::format(
+        "{}: not a vmprep.expected/1 document (a \"pass\" array of finding ids); replaced by "
+        "this transaction's expectations (the old file is kept in its backup)",
+        path));
+    pass.clear();
+  }
+  return pass;
+}
+
+// What vmcheck-boot.service compares against after the reboot (/var/lib/vmprep/expected.json,
+// systemd/README.md): the ids every applied transaction expects to pass, this one's added to
+// the earlier ones. Part of the transaction, so undo restores the previous expectation.
+void AddExpectedState(const Host& host, const FixerOptions& options, SessionPlan* plan) {
+  if (EffectiveEdits(plan->edits).empty()) return;
+  std::vector<std::string> added = ExpectedToPass(options);
+  if (added.empty()) return;
   const std::string path = "/var/lib/vmprep/expected.json";
-  FileEdit edit;
-  edit.path = path;
   auto existing = ReadIfExists(host, path);
   if (!existing) {
     plan->refusals.push_back({"vmsetup", existing.error()});
     return;
   }
+  std::vector<std::string> pass = EarlierExpectations(path, *existing, plan);
+  for (auto& id : added) {
+    if (std::find(pass.begin(), pass.end(), id) == pass.end()) pass.push_back(std::move(id));
+  }
+  nlohmann::ordered_json doc{{"schema", "vmprep.expected/1"},
+                             {"transaction", nullptr},  // the id is made when applying
+                             {"pass", pass}};
+  FileEdit edit;
+  edit.path = path;
   edit.before = std::move(*existing);
   edit.after = doc.dump(2) + "\n";
   edit.mode = 0644;

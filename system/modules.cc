@@ -26,7 +26,15 @@ struct KmodApi {
   decltype(&kmod_module_new_from_name_lookup) lookup = nullptr;
   decltype(&kmod_module_get_path) get_path = nullptr;
   decltype(&kmod_module_unref) module_unref = nullptr;
-  bool ok() const { return new_ctx && unref && set_log_fn && lookup && get_path && module_unref; }
+  decltype(&kmod_module_new_from_lookup) alias_lookup = nullptr;
+  decltype(&kmod_list_next) list_next = nullptr;
+  decltype(&kmod_module_get_module) list_module = nullptr;
+  decltype(&kmod_module_get_name) get_name = nullptr;
+  decltype(&kmod_module_unref_list) unref_list = nullptr;
+  bool ok() const {
+    return new_ctx && unref && set_log_fn && lookup && get_path && module_unref && alias_lookup &&
+           list_next && list_module && get_name && unref_list;
+  }
 
   static const KmodApi& Get() {
     static const KmodApi api = [] {
@@ -42,6 +50,11 @@ struct KmodApi {
       sym(a.lookup, "kmod_module_new_from_name_lookup");
       sym(a.get_path, "kmod_module_get_path");
       sym(a.module_unref, "kmod_module_unref");
+      sym(a.alias_lookup, "kmod_module_new_from_lookup");
+      sym(a.list_next, "kmod_list_next");
+      sym(a.list_module, "kmod_module_get_module");
+      sym(a.get_name, "kmod_module_get_name");
+      sym(a.unref_list, "kmod_module_unref_list");
       return a;
     }();
     return api;
@@ -247,6 +260,27 @@ ModuleInfo ModuleIndex::Query(std::string_view raw_name, std::string_view config
     info.evidence.push_back({"/proc/modules", "not listed (not loaded)"});
   }
   return info;
+}
+
+std::vector<std::string> ModuleIndex::ForAlias(std::string_view modalias) const {
+  std::vector<std::string> names;
+  ::kmod_ctx* ctx = Context();
+  // Only what a device gives as its modalias ("pci:v00008086d000010D3..."), nothing a module
+  // option or an install command could make of it.
+  if (ctx == nullptr || modalias.empty() || modalias.size() > 256 ||
+      modalias.find_first_of(" \t\n/") != std::string_view::npos)
+    return names;
+  const KmodApi& kmod = KmodApi::Get();
+  struct kmod_list* list = nullptr;
+  if (kmod.alias_lookup(ctx, std::string(modalias).c_str(), &list) != 0) return names;
+  for (auto* it = list; it != nullptr; it = kmod.list_next(list, it)) {
+    struct kmod_module* mod = kmod.list_module(it);
+    if (mod == nullptr) continue;
+    if (const char* name = kmod.get_name(mod)) names.push_back(ModuleName(name));
+    kmod.module_unref(mod);
+  }
+  kmod.unref_list(list);
+  return names;
 }
 
 }  // namespace vmprep

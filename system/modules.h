@@ -52,6 +52,9 @@ class ModuleIndex {
   // the module index cannot: built in (=y) or not built at all.
   ModuleInfo Query(std::string_view name, std::string_view config_symbol = "") const;
   const KernelConfig& kernel_config() const;  // read on first use
+  // The modules whose aliases match a device's modalias (as udev would load them), from the
+  // index; empty without one.
+  std::vector<std::string> ForAlias(std::string_view modalias) const;
 
  private:
   const Host& host_;

@@ -9,140 +9,6 @@
 namespace vmprep {
 namespace {
 
-struct ClassName {
-  std::uint32_t code;
-  std::string_view name;
-};
-
-// From the class section of pci.ids (2023.04.10). Subclass names first: lspci prints the
-// subclass name when it knows one, so "Network controller" means 0x0280, not class 0x02.
-constexpr ClassName kClassNames[] = {
-    {0x000000, "Non-VGA unclassified device"},
-    {0x000100, "VGA compatible unclassified device"},
-    {0x000500, "Image coprocessor"},
-    {0x010000, "SCSI storage controller"},
-    {0x010100, "IDE interface"},
-    {0x010200, "Floppy disk controller"},
-    {0x010300, "IPI bus controller"},
-    {0x010400, "RAID bus controller"},
-    {0x010500, "ATA controller"},
-    {0x010600, "SATA controller"},
-    {0x010700, "Serial Attached SCSI controller"},
-    {0x010800, "Non-Volatile memory controller"},
-    {0x010900, "Universal Flash Storage controller"},
-    {0x018000, "Mass storage controller"},
-    {0x020000, "Ethernet controller"},
-    {0x020100, "Token ring network controller"},
-    {0x020200, "FDDI network controller"},
-    {0x020300, "ATM network controller"},
-    {0x020400, "ISDN controller"},
-    {0x020500, "WorldFip controller"},
-    {0x020600, "PICMG controller"},
-    {0x020700, "Infiniband controller"},
-    {0x020800, "Fabric controller"},
-    {0x028000, "Network controller"},
-    {0x030000, "VGA compatible controller"},
-    {0x030100, "XGA compatible controller"},
-    {0x030200, "3D controller"},
-    {0x038000, "Display controller"},
-    {0x040000, "Multimedia video controller"},
-    {0x040100, "Multimedia audio controller"},
-    {0x040200, "Computer telephony device"},
-    {0x040300, "Audio device"},
-    {0x048000, "Multimedia controller"},
-    {0x050000, "RAM memory"},
-    {0x050100, "FLASH memory"},
-    {0x050200, "CXL"},
-    {0x058000, "Memory controller"},
-    {0x060000, "Host bridge"},
-    {0x060100, "ISA bridge"},
-    {0x060200, "EISA bridge"},
-    {0x060300, "MicroChannel bridge"},
-    {0x060400, "PCI bridge"},
-    {0x060500, "PCMCIA bridge"},
-    {0x060600, "NuBus bridge"},
-    {0x060700, "CardBus bridge"},
-    {0x060800, "RACEway bridge"},
-    {0x060900, "Semi-transparent PCI-to-PCI bridge"},
-    {0x060a00, "InfiniBand to PCI host bridge"},
-    {0x068000, "Bridge"},
-    {0x070000, "Serial controller"},
-    {0x070100, "Parallel controller"},
-    {0x070200, "Multiport serial controller"},
-    {0x070300, "Modem"},
-    {0x070400, "GPIB controller"},
-    {0x070500, "Smard Card controller"},
-    {0x078000, "Communication controller"},
-    {0x080000, "PIC"},
-    {0x080100, "DMA controller"},
-    {0x080200, "Timer"},
-    {0x080300, "RTC"},
-    {0x080400, "PCI Hot-plug controller"},
-    {0x080500, "SD Host controller"},
-    {0x080600, "IOMMU"},
-    {0x088000, "System peripheral"},
-    {0x089900, "Timing Card"},
-    {0x090000, "Keyboard controller"},
-    {0x090100, "Digitizer Pen"},
-    {0x090200, "Mouse controller"},
-    {0x090300, "Scanner controller"},
-    {0x090400, "Gameport controller"},
-    {0x098000, "Input device controller"},
-    {0x0a0000, "Generic Docking Station"},
-    {0x0a8000, "Docking Station"},
-    {0x0b0000, "386"},
-    {0x0b0100, "486"},
-    {0x0b0200, "Pentium"},
-    {0x0b1000, "Alpha"},
-    {0x0b2000, "Power PC"},
-    {0x0b3000, "MIPS"},
-    {0x0b4000, "Co-processor"},
-    {0x0c0000, "FireWire (IEEE 1394)"},
-    {0x0c0100, "ACCESS Bus"},
-    {0x0c0200, "SSA"},
-    {0x0c0300, "USB controller"},
-    {0x0c0400, "Fibre Channel"},
-    {0x0c0500, "SMBus"},
-    {0x0c0600, "InfiniBand"},
-    {0x0c0700, "IPMI Interface"},
-    {0x0c0800, "SERCOS interface"},
-    {0x0c0900, "CANBUS"},
-    {0x0c8000, "Serial bus controller"},
-    {0x0d0000, "IRDA controller"},
-    {0x0d0100, "Consumer IR controller"},
-    {0x0d1000, "RF controller"},
-    {0x0d1100, "Bluetooth"},
-    {0x0d1200, "Broadband"},
-    {0x0d2000, "802.1a controller"},
-    {0x0d2100, "802.1b controller"},
-    {0x0d8000, "Wireless controller"},
-    {0x0e0000, "I2O"},
-    {0x0f0100, "Satellite TV controller"},
-    {0x0f0200, "Satellite audio communication controller"},
-    {0x0f0300, "Satellite voice communication controller"},
-    {0x0f0400, "Satellite data communication controller"},
-    {0x100000, "Network and computing encryption device"},
-    {0x101000, "Entertainment encryption device"},
-    {0x108000, "Encryption controller"},
-    {0x110000, "DPIO module"},
-    {0x110100, "Performance counters"},
-    {0x111000, "Communication synchronizer"},
-    {0x112000, "Signal processing management"},
-    {0x118000, "Signal processing controller"},
-    {0x120000, "Processing accelerators"},
-    {0x120100, "SNIA Smart Data Accelerator Interface (SDXI) controller"},
-    // Base-class names, printed when the subclass is not in pci.ids (subclass 0x80 = other).
-    {0x008000, "Unclassified device"},
-    {0x088000, "Generic system peripheral"},
-    {0x0a8000, "Docking station"},
-    {0x0b8000, "Processor"},
-    {0x0e8000, "Intelligent controller"},
-    {0x0f8000, "Satellite communications controller"},
-    {0x138000, "Non-Essential Instrumentation"},
-    {0x408000, "Coprocessor"},
-    {0xff8000, "Unassigned class"},
-};
-
 std::optional<std::uint32_t> ParseHex(std::string_view text, std::size_t max_digits) {
   if (text.empty() || text.size() > max_digits) return std::nullopt;
   std::uint32_t value = 0;
@@ -386,7 +252,6 @@ std::vector<const GroupMember*> IsolationVerdict::WithRole(MemberRole role) cons
 }
 
 namespace {
-
 std::string JoinLabels(const std::vector<const GroupMember*>& members, bool with_why) {
   std::string text;
   for (const GroupMember* member : members) {
@@ -527,13 +392,6 @@ std::string IsolationHint(const IsolationVerdict& verdict) {
              std::string(kAcsLastResort);
   }
   return "";
-}
-
-std::optional<std::uint32_t> ClassCodeFromName(std::string_view name) {
-  for (const ClassName& entry : kClassNames) {
-    if (entry.name == name) return entry.code;
-  }
-  return std::nullopt;
 }
 
 }  // namespace vmprep

@@ -190,8 +190,4 @@ IsolationVerdict JudgeIsolation(const Topology& topology, const PciAddress& targ
 /// for shared groups, last, with its risk.
 std::string IsolationHint(const IsolationVerdict& verdict);
 
-/// Class code from a name lspci prints ("VGA compatible controller" → 0x030000), from the
-/// pci.ids class list. nullopt for an unknown name.
-std::optional<std::uint32_t> ClassCodeFromName(std::string_view name);
-
 }  // namespace vmprep

@@ -11,7 +11,7 @@ files=$(git ls-files 2>/dev/null | while read -r f; do
     tests/corpus/*) ;;  # third-party files, kept byte-exact
     *.sh) echo "$f" ;;
     *.md | *.txt | *.cmake | *.cc | *.h | *.tsv | *.xz | *.json) ;;
-    *) head -n 1 "$f" | grep -qE '^#!.*[/ ](sh|bash)$' && echo "$f" ;;
+    *) if head -n 1 "$f" | grep -qE '^#!.*[/ ](sh|bash)$'; then echo "$f"; fi ;;
   esac
 done)
 [ -n "$files" ] || { echo "no shell scripts found"; exit 1; }

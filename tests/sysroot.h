@@ -10,16 +10,14 @@
 #include <fstream>
 #include <string>
 
+#include "tests/test_files.h"
+
 namespace vmprep::testing {
 
 class Sysroot {
  public:
   explicit Sysroot(const std::string& name) {
-    static int counter = 0;
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("sysroot-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = vmprep::testing::FreshTempDir("sysroot-" + name);
     std::string tarball = std::string(VMPREP_SOURCE_DIR) + "/tests/sysroots/" + name + ".tar.xz";
     std::string cmd = "tar -C '" + dir_.string() + "' --same-owner -xpJf '" + tarball + "'";
     ok_ = std::filesystem::exists(tarball) && std::system(cmd.c_str()) == 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,18 @@ inline void Spill(const std::filesystem::path& p, const std::string& bytes) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << bytes;
+}
+
+// A fresh, empty directory under the test's temporary directory, unique within the run:
+// `prefix-PID-N`. The caller removes it.
+inline std::filesystem::path FreshTempDir(const std::string& prefix) {
+  static int counter = 0;
+  std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) /
+      (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 // tests/corpus: real files from other projects and users, copied byte for byte with their

@@ -5,7 +5,8 @@
 /// `softdep ... pre: vfio-pci` in modprobe.d (kmod's order), /etc/vmprep/vfio-bind.conf, the
 /// initramfs configuration and images (mkinitcpio, dracut, initramfs-tools, booster),
 /// built-in vs module (libkmod, kernel config), /dev/vfio/<group> and /proc/stat's boot time
-/// (configuration newer than the boot is pending, not failed).
+/// (configuration newer than the boot is pending, not failed). The per-device binding
+/// findings are in vfio_binding.cc, the next-boot ones in vfio_boot.cc.
 #include "checks/probes/vfio.h"
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include <set>
 
 #include "checks/probes/isolation.h"
+#include "checks/probes/vfio_internal.h"
 #include "core/text.h"
 #include "system/facts.h"
 #include "system/fixer_ids.h"
@@ -22,36 +24,14 @@
 #include "system/next_boot.h"
 #include "system/vfio_config.h"
 #include "system/vfio_selection.h"
+#include "system/vfio_softdeps.h"
 
 namespace vmprep {
 namespace {
 
-// What the vfio findings are judged from, read once.
-struct VfioState {
-  const Host& host;
-  const SystemFacts& facts;
-  ModuleInfo vfio_pci;
-  const VfioConfig& config;
-  std::vector<InitramfsGenerator> gens;
-  std::optional<Error> gens_error;
-  std::vector<PassthroughTarget> targets;  // chosen or configured, never candidates
-  std::optional<std::int64_t> boot_time;
-  bool builtin() const { return vfio_pci.state == ModuleState::kBuiltin; }
-  // The request that sets all of them up: --device for every target.
-  std::vector<std::string> DeviceArgs() const {
-    std::vector<std::string> args;
-    for (const auto& t : targets) {
-      args.push_back("--device");
-      args.push_back(t.address.ToString());
-    }
-    return args;
-  }
-};
-
-Finding& Make(std::vector<Finding>& out, std::string_view name, Severity severity,
-              std::string summary) {
-  return AddFinding(out, "vfio", name, severity, std::move(summary));
-}
+using vfio_internal::BindingFinding;
+using vfio_internal::Make;
+using vfio_internal::VfioState;
 
 void ModuleFinding(const VfioState& s, std::vector<Finding>& out) {
   Finding* f;
@@ -121,127 +101,54 @@ void IdsSharedFinding(const VfioState& s, const PciScan& scan, std::vector<Findi
       kVfioBindConf);
 }
 
-// The configuration files that give `address` to vfio-pci.
-std::vector<std::string> ConfigSources(const VfioState& s, const ScannedDevice& d,
-                                       const std::string& address) {
-  std::vector<std::string> sources;
-  if (auto id = s.config.IdSource(d.device.vendor_id.value_or(0), d.device.device_id.value_or(0)))
-    sources.push_back(*id);
-  if (auto bind = s.config.BindSource(address)) sources.push_back(*bind);
-  return sources;
-}
-
-// A device configured for vfio-pci that another driver holds: pending when the
-// configuration is newer than the boot, else a failure with its cause.
-void ConfiguredNotBound(const VfioState& s, const ScannedDevice& d, const std::string& addr,
-                        Finding* f) {
-  const std::string driver = d.device.driver.empty() ? "no driver" : d.device.driver;
-  std::vector<std::string> sources = ConfigSources(s, d, addr);
-  std::erase_if(sources, [](const std::string& src) { return src == "/proc/cmdline"; });
-  auto changed = NewestMtime(s.host, sources);
-  if (changed && s.boot_time && *changed > *s.boot_time) {
-    std::vector<Evidence> images;
-    auto to_run = InitramfsStillToRun(s.host, s.gens, s.facts.Modules().kernel_release(), *changed,
-                                      {}, {}, &images);
-    f->SetPending(
-        fmt::format("{} is configured for vfio-pci since the last boot; {} has it "
-                    "until then",
-                    addr, driver),
-        fmt::format("The configuration takes effect at the next boot: {}.", RunThenReboot(to_run)));
-    f->evidence.insert(f->evidence.end(), images.begin(), images.end());
-    return;
-  }
-  const bool softdep = std::any_of(s.config.softdeps.begin(), s.config.softdeps.end(),
-                                   [&](const auto& sd) { return SameModule(sd.first, driver); });
-  f->severity = Severity::kFail;
-  f->summary = fmt::format("{} is configured for vfio-pci but {} has it", addr, driver);
-  if (d.device.driver.empty()) {
-    f->hint = "Load vfio-pci (`modprobe vfio-pci`), and load it at boot (see vfio.early).";
-    return;
-  }
-  if (softdep) {
-    f->hint = fmt::format(
-        "{} loaded before vfio-pci although a softdep orders them: it is probably in the "
-        "initramfs (or built in). Load vfio-pci from the initramfs too (see vfio.early), "
-        "regenerate it, and reboot; check `dmesg | grep -i vfio`.",
-        driver);
-    return;
-  }
-  f->hint = fmt::format(
-      "{} loaded before vfio-pci. vmsetup adds `softdep {} pre: vfio-pci` to {} and loads "
-      "vfio-pci from the initramfs; then regenerate it and reboot.",
-      driver, ModuleName(driver), kModprobeVfioConf);
-  f->SetFix(kFixModprobeVfio, s.DeviceArgs());
-}
-
-void BindingFinding(const VfioState& s, const PciScan& scan, const PassthroughTarget& t,
-                    std::vector<Finding>& out) {
-  const std::string addr = t.address.ToString();
-  auto it = scan.extra.find(t.address);
-  if (it == scan.extra.end()) {
-    Finding& f = Make(out, "binding." + addr, Severity::kFail,
-                      fmt::format("no PCI device {} on this machine", addr));
-    f.hint = "Check the address with `lspci -D`.";
-    return;
-  }
-  const ScannedDevice& d = it->second;
-  const std::vector<std::string> sources = ConfigSources(s, d, addr);
-  const bool configured = !sources.empty() || d.driver_override == "vfio-pci";
-  Finding* f;
-  if (d.device.driver == "vfio-pci") {
-    f = &Make(out, "binding." + addr, Severity::kPass,
-              fmt::format("{} is bound to vfio-pci", addr));
-    std::string node = fmt::format("/dev/vfio/{}", d.device.iommu_group);
-    const bool has_node = s.host.Exists(Root::kRuntime, node);
-    if (d.device.iommu_group >= 0 && !has_node) {
-      f->severity = Severity::kFail;
-      f->summary = fmt::format("{} is bound to vfio-pci but {} does not exist", addr, node);
-      f->hint =
-          "Load vfio_iommu_type1 (`modprobe vfio_iommu_type1`) and check `dmesg | grep -i vfio`.";
-    }
-    f->evidence.push_back({node, has_node ? "present" : "missing"});
-  } else if (configured) {
-    f = &Make(out, "binding." + addr, Severity::kFail, "");
-    ConfiguredNotBound(s, d, addr, f);
-  } else {
-    f = &Make(out, "binding." + addr, Severity::kWarn,
-              fmt::format("{} is not configured for vfio-pci (driver now: {})", addr,
-                          d.device.driver.empty() ? "none" : d.device.driver));
-    f->hint = fmt::format(
-        "Run `vmsetup plan --device {}` to see the changes that give it to "
-        "vfio-pci at boot.",
-        addr);
-    f->SetFix(kFixModprobeVfio, {"--device", addr});
-  }
-  f->evidence.insert(
-      f->evidence.begin(),
-      {"/sys/bus/pci/devices/" + addr,
-       fmt::format("{}; driver {}{}", t.why, d.device.driver.empty() ? "none" : d.device.driver,
-                   d.driver_override.empty() ? "" : "; driver_override " + d.driver_override)});
-  for (const auto& src : sources) {
-    f->evidence.push_back(
-        {src, src.find("vfio-bind") != std::string::npos
-                  ? "bound by address by the early-binding hook"
-                  : fmt::format("vfio-pci ids include {}", VendorDeviceText(d.device))});
-  }
-}
-
-// The drivers holding targets now that no softdep orders after vfio-pci.
+// The modules that must load after vfio-pci for the targets (system/vfio_softdeps.h, the
+// list the modprobe-vfio fixer writes) that no softdep orders yet.
 std::vector<std::string> UnorderedDrivers(const VfioState& s,
                                           const std::expected<PciScan, Error>& scan) {
   std::vector<std::string> missing;
   if (!scan) return missing;
+  std::vector<PciDevice> devices;
   for (const auto& t : s.targets) {
     auto it = scan->extra.find(t.address);
-    if (it == scan->extra.end()) continue;
-    const std::string& driver = it->second.device.driver;
-    if (driver.empty() || driver == "vfio-pci") continue;
+    if (it != scan->extra.end()) devices.push_back(it->second.device);
+  }
+  for (const auto& m : SoftdepModules(s.host, s.facts.Modules(), devices)) {
     bool ordered = std::any_of(s.config.softdeps.begin(), s.config.softdeps.end(),
-                               [&](const auto& sd) { return SameModule(sd.first, driver); });
-    if (!ordered && std::find(missing.begin(), missing.end(), driver) == missing.end())
-      missing.push_back(driver);
+                               [&](const auto& sd) { return SameModule(sd.first, m); });
+    if (!ordered) missing.push_back(m);
   }
   return missing;
+}
+
+// `softdep M pre: vfio-pci` lines for these modules, as a hint quotes them.
+std::string SoftdepLines(const std::vector<std::string>& modules) {
+  std::vector<std::string> lines;
+  for (const auto& m : modules) lines.push_back(fmt::format("`softdep {} pre: vfio-pci`", m));
+  return Join(lines, ", ");
+}
+
+// vfio.early when nothing loads vfio-pci early: with an initramfs generator, the initramfs
+// fixer loads it there; without one, modprobe.d softdeps order it before the real drivers.
+void NothingEarly(const VfioState& s, const std::expected<PciScan, Error>& scan, Finding* f) {
+  if (!s.gens.empty()) {
+    std::vector<std::string> names;
+    for (const auto& g : s.gens) names.push_back(g.name);
+    f->hint = fmt::format(
+        "Load vfio_pci, vfio and vfio_iommu_type1 from the initramfs ({}) before the devices' "
+        "drivers, regenerate it, and reboot.",
+        Join(names, ", "));
+    if (!s.targets.empty()) f->SetFix(kFixInitramfs, s.DeviceArgs());
+    return;
+  }
+  auto modules = UnorderedDrivers(s, scan);
+  f->hint = modules.empty() ? fmt::format(
+                                  "No initramfs generator was found and the devices use no driver "
+                                  "module now: list their ids in `options vfio-pci ids=` in {} and "
+                                  "load vfio-pci at boot.",
+                                  kModprobeVfioConf)
+                            : fmt::format("Add {} to {} (no initramfs generator was found).",
+                                          SoftdepLines(modules), kModprobeVfioConf);
+  if (!s.targets.empty()) f->SetFix(kFixModprobeVfio, s.DeviceArgs());
 }
 
 // vfio-pci must win the race against the devices' drivers at boot.
@@ -289,25 +196,13 @@ void EarlyFinding(const VfioState& s, const std::expected<PciScan, Error>& scan,
     f = &Make(
         out, "early", Severity::kWarn,
         fmt::format("vfio-pci is ordered before some drivers, not before {}", Join(missing, ", ")));
-    f->hint = fmt::format(
-        "Add `softdep {} pre: vfio-pci` to {}, or load vfio-pci from the "
-        "initramfs.",
-        missing.front(), kModprobeVfioConf);
+    f->hint = fmt::format("Add {} to {}, or load vfio-pci from the initramfs.",
+                          SoftdepLines(missing), kModprobeVfioConf);
     f->SetFix(kFixModprobeVfio, s.DeviceArgs());
   } else {
-    std::vector<std::string> names;
-    for (const auto& g : s.gens) names.push_back(g.name);
     f = &Make(out, "early", Severity::kWarn,
               "nothing loads vfio-pci early, before the drivers of the passthrough devices");
-    f->hint = s.gens.empty() ? fmt::format(
-                                   "Add `softdep DRIVER pre: vfio-pci` for each device's driver to "
-                                   "{} (no initramfs generator was found).",
-                                   kModprobeVfioConf)
-                             : fmt::format(
-                                   "Load vfio_pci, vfio and vfio_iommu_type1 from the initramfs "
-                                   "({}) before the devices' drivers, regenerate it, and reboot.",
-                                   Join(names, ", "));
-    if (!s.targets.empty()) f->SetFix(kFixInitramfs, s.DeviceArgs());
+    NothingEarly(s, scan, f);
   }
   f->evidence = std::move(evidence);
 }

@@ -19,6 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using vmprep::testing::FindById;
 using vmprep::testing::Sysroot;
 using vmprep::testing::Text;
@@ -128,6 +129,43 @@ TEST(VfioProbe, IdsMatchingIdenticalDevicesAndALateBinding) {
   EXPECT_THAT(binding->hint,
               HasSubstr("softdep e1000e pre: vfio-pci` to /etc/modprobe.d/vmprep-vfio.conf"));
   EXPECT_EQ(binding->fixer, "modprobe-vfio");
+}
+
+// Without an initramfs generator, vfio.early names the real driver of the device (here the
+// NIC's e1000e, not a GPU placeholder), the file, and the fixer that writes that softdep.
+TEST(VfioProbe, EarlyHintNamesTheRealDriverAndFixer) {
+  Sysroot root("vfio-bound");
+  ASSERT_TRUE(root.ok());
+  const fs::path conf = fs::path(root.config()) / "etc/vmprep/vfio-bind.conf";
+  WriteFile(conf, "0000:01:00.0 8086:10d3\n");
+  SetMtimeBeforeBoot(root, conf);
+  const Finding* early = nullptr;
+  auto findings = RunProbe(VfioProbe(), root);
+  early = FindById(findings, "vfio.early");
+  ASSERT_NE(early, nullptr);
+  EXPECT_EQ(early->severity, Severity::kWarn);
+  EXPECT_THAT(early->hint, HasSubstr("Add `softdep e1000e pre: vfio-pci` to "
+                                     "/etc/modprobe.d/vmprep-vfio.conf"));
+  EXPECT_THAT(early->hint, Not(HasSubstr("DRIVER")));
+  EXPECT_EQ(early->fixer, "modprobe-vfio");
+  // With that softdep in place the finding passes.
+  const fs::path softdep = fs::path(root.config()) / "etc/modprobe.d/vmprep-vfio.conf";
+  WriteFile(softdep, "softdep e1000e pre: vfio-pci\n");
+  SetMtimeBeforeBoot(root, softdep);
+  auto after = RunProbe(VfioProbe(), root);
+  EXPECT_EQ(FindById(after, "vfio.early")->severity, Severity::kPass);
+}
+
+// A device already on vfio-pci (bound by hand) has no driver module of its own now: the
+// module its modalias matches in the kernel's index is the one to order after vfio-pci.
+TEST(VfioProbe, EarlyHintForADeviceOnVfioNamesTheDriverOfItsModalias) {
+  Sysroot root("vfio-bound");
+  ASSERT_TRUE(root.ok());
+  auto findings = RunProbe(VfioProbe(), root, {"0000:02:00.0"});
+  const Finding* early = FindById(findings, "vfio.early");
+  ASSERT_NE(early, nullptr);
+  EXPECT_THAT(early->hint, HasSubstr("Add `softdep e1000e pre: vfio-pci`"));
+  EXPECT_EQ(early->fixer, "modprobe-vfio");
 }
 
 // The same configuration written after the boot has not had its chance yet: pending, with

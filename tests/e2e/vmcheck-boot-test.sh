@@ -45,6 +45,11 @@ if [ -n "$passid" ]; then
   jq -n --arg p "$passid" '{schema: "vmprep.expected/1", transaction: "t-ok", pass: [$p]}' >"$state/expected.json"
   sh "$wrapper" >"$state/out.ok" || fail "matching run failed"
   grep -q '^vmcheck: state matches transaction t-ok$' "$state/out.ok" || fail "no match line"
+  # What vmsetup writes: no single transaction (expectations accumulate across them).
+  jq -n --arg p "$passid" '{schema: "vmprep.expected/1", transaction: null, pass: [$p]}' >"$state/expected.json"
+  sh "$wrapper" >"$state/out.null" || fail "matching run (transaction null) failed"
+  grep -q '^vmcheck: state matches the applied vmsetup transactions$' "$state/out.null" ||
+    fail "no match line for the accumulated expectations"
 fi
 
 if VMCHECK=/bin/false sh "$wrapper" >"$state/out.false"; then fail "a vmcheck that cannot run must fail the unit"; fi

@@ -39,10 +39,7 @@ FileEdit Edit(std::optional<std::string> before, std::optional<std::string> afte
 // Applies UnifiedDiff(edit) with `patch -p1` to a tree that holds edit.before; returns what
 // patch left at the path (nullopt when the file is gone) and patch's output in *log.
 std::optional<std::string> PatchApply(const FileEdit& edit, std::string* log) {
-  static int counter = 0;
-  fs::path dir = fs::path(::testing::TempDir()) /
-                 ("edit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(dir);
+  fs::path dir = vmprep::testing::FreshTempDir("edit-test");
   fs::create_directories(dir / "tree");
   fs::path file = dir / "tree" / edit.path.substr(1);
   if (edit.before) Spill(file, *edit.before);

@@ -25,10 +25,7 @@ using vmprep::testing::Spill;
 class Tree {
  public:
   Tree() {
-    static int counter = 0;
-    dir_ = fs::path(::testing::TempDir()) /
-           ("cmdline-edges-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
+    dir_ = vmprep::testing::FreshTempDir("cmdline-edges");
     fs::create_directories(dir_ / "runtime");
     fs::create_directories(dir_ / "config/etc");
   }

@@ -62,12 +62,9 @@ const Sysroot& Captured(const std::string& name, bool big_memory) {
 struct Env {
   // own_runtime: a private copy of the runtime root, for tests that add to it.
   explicit Env(const std::string& sysroot, bool big_memory = true, bool own_runtime = false) {
-    static int counter = 0;
     const Sysroot& sr = Captured(sysroot, big_memory);
     EXPECT_TRUE(sr.ok()) << sysroot;
-    dir = fs::path(::testing::TempDir()) /
-          ("cmdline-fixer-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir);
+    dir = vmprep::testing::FreshTempDir("cmdline-fixer");
     fs::create_directories(dir / "config");
     runtime = sr.runtime();
     if (own_runtime) {

@@ -34,13 +34,7 @@ using vmprep::testing::Spill;
 // A config root in a fresh temporary directory, removed afterwards.
 class TempRoot {
  public:
-  TempRoot() {
-    static int counter = 0;
-    dir_ = fs::path(::testing::TempDir()) /
-           ("tx-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  TempRoot() { dir_ = vmprep::testing::FreshTempDir("tx-test"); }
   ~TempRoot() { fs::remove_all(dir_); }
   const fs::path& dir() const { return dir_; }
   fs::path operator/(const std::string& rel) const { return dir_ / rel.substr(rel.front() == '/'); }
@@ -343,10 +337,14 @@ TEST(Transaction, UndoTakesTheNewestFirstAndByName) {
   auto list = ListTransactions(host);
   ASSERT_EQ(list->size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ((*list)[i].id, ids[i]);  // oldest first
-  // The oldest cannot be undone while newer ones changed the same file.
+  // The oldest cannot be undone while newer ones changed the same file: they are named,
+  // newest first, with the commands that undo them.
   auto oldest = UndoTransaction(host, ids[0]);
   ASSERT_FALSE(oldest.has_value());
-  EXPECT_EQ(oldest.error().path, "/etc/f");
+  EXPECT_THAT(oldest.error().message, HasSubstr("the newer transaction(s) " + ids[2] + ", " +
+                                                ids[1] + " changed the same file(s) (/etc/f)"));
+  EXPECT_THAT(oldest.error().message,
+              HasSubstr("vmsetup undo " + ids[2] + "; vmsetup undo " + ids[1]));
   EXPECT_EQ(UndoTransaction(host, "")->id, ids[2]);
   EXPECT_EQ(Slurp(t / "/etc/f"), "v2\n");
   EXPECT_EQ(UndoTransaction(host, "")->id, ids[1]);

@@ -36,13 +36,7 @@ using vmprep::testing::Spill;
 
 class TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    dir_ = fs::path(::testing::TempDir()) /
-           ("vmsetup-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  TempDir() { dir_ = vmprep::testing::FreshTempDir("vmsetup-test"); }
   ~TempDir() { fs::remove_all(dir_); }
   const fs::path& dir() const { return dir_; }
   std::string str() const { return dir_.string(); }
@@ -251,6 +245,54 @@ TEST(VmsetupCli, ApplyWritesTheExpectedStateAndUndoRemovesIt) {
   EXPECT_THAT(Vmsetup("plan" + args).out, HasSubstr("Nothing to do"));
   EXPECT_EQ(Vmsetup("undo --no-regenerate --root " + t.str()).code, 0);
   EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/expected.json"));
+}
+
+// Expectations accumulate: a second transaction adds its ids to the first one's, and undoing
+// it (newest first) leaves exactly the first one's. An older transaction cannot be undone
+// before a newer one that changed the same file; the refusal names the newer one.
+TEST(VmsetupCli, ExpectationsAccumulateAndUndoGoesNewestFirst) {
+  TempDir t;
+  Spill(t / "/etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+  Spill(t / "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\n");  // the vendor
+  const std::string root = " --root " + t.str();
+  ASSERT_EQ(Vmsetup("apply --yes --no-regenerate --enable vhost_net" + root).code, 0);
+  const std::string first = Slurp(t / "/var/lib/vmprep/expected.json");
+  Result second = Vmsetup("apply --yes --no-regenerate --json --enable bridge=br0" + root);
+  ASSERT_EQ(second.code, 0) << second.out;
+  auto expected = nlohmann::json::parse(Slurp(t / "/var/lib/vmprep/expected.json"));
+  // bridge= has no finding of its own to expect; the earlier expectation stays.
+  EXPECT_EQ(expected["pass"], nlohmann::json::array({"vhost_net.module"}));
+  Result third = Vmsetup("apply --yes --no-regenerate --json --enable iommu" + root);
+  ASSERT_EQ(third.code, 0) << third.out;
+  expected = nlohmann::json::parse(Slurp(t / "/var/lib/vmprep/expected.json"));
+  EXPECT_EQ(expected["pass"],
+            nlohmann::json::array({"vhost_net.module", "iommu.kernel", "iommu.cmdline"}));
+
+  auto history = nlohmann::json::parse(Vmsetup("history --json" + root).out);
+  ASSERT_EQ(history.size(), 3u);
+  const std::string oldest = history[0]["id"], newest = history[2]["id"];
+  Result blocked = Vmsetup("undo --no-regenerate " + oldest + root);
+  EXPECT_EQ(blocked.code, 1) << blocked.out;
+  EXPECT_THAT(blocked.out,
+              HasSubstr("not undoing " + oldest + ": the newer transaction(s) " + newest +
+                        " changed the same file(s) "
+                        "(/var/lib/vmprep/expected.json)"));
+  EXPECT_THAT(blocked.out, HasSubstr("vmsetup undo " + newest));
+  ASSERT_EQ(Vmsetup("undo --no-regenerate " + newest + root).code, 0);
+  EXPECT_EQ(Slurp(t / "/var/lib/vmprep/expected.json"), first);
+  // The bridge transaction did not touch expected.json: the oldest can now go.
+  EXPECT_EQ(Vmsetup("undo --no-regenerate " + oldest + root).code, 0);
+  EXPECT_FALSE(fs::exists(t / "/var/lib/vmprep/expected.json"));
+}
+
+// An expected.json that is not ours is replaced with a warning (its bytes stay in the backup).
+TEST(VmsetupCli, AForeignExpectedFileIsReplacedWithAWarning) {
+  TempDir t;
+  Spill(t / "/var/lib/vmprep/expected.json", "{not json\n");
+  Result plan = Vmsetup("plan --enable vhost_net --root " + t.str());
+  EXPECT_EQ(plan.code, 0) << plan.out;
+  EXPECT_THAT(plan.out, HasSubstr("/var/lib/vmprep/expected.json: not a vmprep.expected/1 "
+                                  "document"));
 }
 
 // One fixer refusing (a command substitution it cannot edit) stops the whole apply: the

@@ -28,13 +28,7 @@ const std::set<long> kWritingCalls = {SYS_write,    SYS_fsync,     SYS_fdatasync
 
 class Tree {
  public:
-  Tree() {
-    static int counter = 0;
-    dir_ = fs::path(::testing::TempDir()) /
-           ("vmsetup-tree-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  Tree() { dir_ = vmprep::testing::FreshTempDir("vmsetup-tree"); }
   ~Tree() { fs::remove_all(dir_); }
   fs::path operator/(const std::string& rel) const { return dir_ / rel.substr(rel.front() == '/'); }
   std::string str() const { return dir_.string(); }

@@ -6,6 +6,8 @@
 #include <regex>
 #include <utility>
 
+#include "tests/support/pci_class_names.h"
+
 namespace vmprep {
 namespace {
 
@@ -108,7 +110,7 @@ std::expected<PciDevice, std::string> ParseGistRow(const std::string& row) {
   device.device_id = Hex16(m[2].str());
   device.class_name = m[4].str();
   device.description = m[5].str();
-  device.class_code = ClassCodeFromName(device.class_name);
+  device.class_code = vmprep::testing::ClassCodeFromName(device.class_name);
   if (!device.class_code) {
     return std::unexpected(fmt::format("unknown device class \"{}\"", device.class_name));
   }
@@ -151,7 +153,7 @@ std::expected<void, std::string> ParseLspciRow(std::string_view row_view, PciDev
     device.class_code = static_cast<std::uint32_t>(Hex16(m[2].str())) << 8;
   } else {
     device.class_name = class_part;
-    device.class_code = ClassCodeFromName(class_part);
+    device.class_code = vmprep::testing::ClassCodeFromName(class_part);
     if (!device.class_code) {
       return std::unexpected(fmt::format("unknown device class \"{}\"", class_part));
     }

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/pci_class_names.h"
+
 namespace vmprep {
 namespace {
 
@@ -118,14 +120,15 @@ TEST(PciDeviceTest, ClassHelpers) {
 }
 
 TEST(ClassCodeFromNameTest, UsesSubclassNamesAsLspciPrintsThem) {
-  EXPECT_EQ(ClassCodeFromName("VGA compatible controller"), 0x030000u);
-  EXPECT_EQ(ClassCodeFromName("PCI bridge"), 0x060400u);
-  EXPECT_EQ(ClassCodeFromName("Host bridge"), 0x060000u);
-  EXPECT_EQ(ClassCodeFromName("Non-Volatile memory controller"), 0x010800u);
-  EXPECT_EQ(ClassCodeFromName("Network controller"), 0x028000u);  // the subclass, not 0x02
-  EXPECT_EQ(ClassCodeFromName("IOMMU"), 0x080600u);
-  EXPECT_EQ(ClassCodeFromName("vga compatible controller"), std::nullopt);
-  EXPECT_EQ(ClassCodeFromName("Flux capacitor"), std::nullopt);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("VGA compatible controller"), 0x030000u);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("PCI bridge"), 0x060400u);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("Host bridge"), 0x060000u);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("Non-Volatile memory controller"), 0x010800u);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("Network controller"),
+            0x028000u);  // the subclass, not 0x02
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("IOMMU"), 0x080600u);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("vga compatible controller"), std::nullopt);
+  EXPECT_EQ(vmprep::testing::ClassCodeFromName("Flux capacitor"), std::nullopt);
 }
 
 TEST(TopologyTest, GroupsMayHaveGapsAndSkipUngroupedDevices) {
