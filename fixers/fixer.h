@@ -39,6 +39,7 @@ struct FixerOptions {
     std::string name, iface;  // a persistent bridge NAME with IFACE as its port
   };
   std::optional<NetBridge> net_bridge;
+  std::string access_user;  // may open /dev/kvm and /dev/vfio/N (group membership, udev rule)
   // --allow-network-change: the net-bridge plan may be applied (else it is shown only).
   bool allow_network_change = false;
 };

@@ -1,6 +1,7 @@
 // MakeAllFixers: every fixer, in apply order. Explicit, so a fixer cannot go
 // missing silently (tests/fixers/registry_test.cc checks the ids against
 // system/fixer_ids.h).
+#include "fixers/device_access.h"
 #include "fixers/fixer.h"
 #include "fixers/hugepages.h"
 #include "fixers/initramfs.h"
@@ -29,6 +30,7 @@ std::vector<std::unique_ptr<Fixer>> MakeAllFixers() {
   fixers.push_back(MakeBridgeFixer());
   fixers.push_back(MakeQemuUserFixer());
   fixers.push_back(MakeNetBridgeFixer());
+  fixers.push_back(MakeDeviceAccessFixer());
   return fixers;
 }
 

@@ -91,19 +91,19 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
       options->bridges.push_back(name);
     }
     if (!iface.empty()) options->net_bridge = FixerOptions::NetBridge{name, iface};
-  } else if (key == "qemu-user" && has_value) {
+  } else if ((key == "qemu-user" || key == "access") && has_value) {
     bool ok = !value.empty() && value.size() <= 32 && value[0] != '-';
     for (char c : value)
       ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
     if (!ok)
       return std::unexpected(ArgumentError(
-          fmt::format("--enable {}: expected qemu-user=NAME, a user name of /etc/passwd", item)));
-    options->qemu_user = value;
+          fmt::format("--enable {}: expected {}=NAME, a user name of /etc/passwd", item, key)));
+    (key == "access" ? options->access_user : options->qemu_user) = value;
   } else {
     return std::unexpected(
         ArgumentError(fmt::format("--enable: unknown item '{}' (known: iommu, iommu-pt, vfio, "
                                   "vhost_net, hugepages=SIZE:COUNT, xorg, bridge=NAME[:IFACE], "
-                                  "qemu-user=NAME)",
+                                  "qemu-user=NAME, access=NAME)",
                                   item)));
   }
   return {};
@@ -239,7 +239,7 @@ bool RunActions(const Host& host, const std::vector<PostAction>& actions,
 bool Request::empty() const {
   const FixerOptions& o = options;
   return !o.iommu && !o.vfio && !o.vhost_net && !o.hugepages && !o.xorg && o.bridges.empty() &&
-         o.qemu_user.empty() && !o.net_bridge;
+         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty();
 }
 
 bool SessionPlan::NothingToDo() const {

@@ -18,10 +18,10 @@ TEST(FixerRegistry, IdsUniqueAndComplete) {
   }
   for (std::string_view id :
        {kFixKernelCmdline, kFixInitramfs, kFixModprobeVfio, kFixModulesLoad, kFixHugepages,
-        kFixXorg, kFixQemuBridge, kFixVfioBind, kFixQemuUser, kFixNetBridge}) {
+        kFixXorg, kFixQemuBridge, kFixVfioBind, kFixQemuUser, kFixNetBridge, kFixDeviceAccess}) {
     EXPECT_TRUE(ids.contains(id)) << "no fixer for " << id;
   }
-  EXPECT_EQ(ids.size(), 10u);
+  EXPECT_EQ(ids.size(), 11u);
 }
 
 }  // namespace
