@@ -44,11 +44,9 @@ TEST(VmAddresses, DriveAddressOnAVirtioDiskFailsFittingOnesAreKept) {
   const std::string pci =
       "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' "
       "function='0x0'/>";
-  auto f = m.Judge(DomainXml(Disk("virtio", drive)));
-  const Finding* a = testing::FindById(f, "vm.address.t");
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->severity, Severity::kFail);
-  EXPECT_THAT(a->hint, HasSubstr("Delete the <address .../> line of disk vda"));
+  Finding a = m.Find(DomainXml(Disk("virtio", drive)), "vm.address.t");
+  EXPECT_EQ(a.severity, Severity::kFail);
+  EXPECT_THAT(a.hint, HasSubstr("Delete the <address .../> line of disk vda"));
   EXPECT_THAT(m.Rule(DomainXml(Disk("virtio", pci) + Disk("sata", drive)), "vm.address"),
               IsEmpty());
   EXPECT_THAT(m.Rule(DomainXml(Disk("sata", pci)), "vm.address"), ElementsAre("vm.address.t:fail"));
@@ -69,8 +67,8 @@ TEST(VmBridges, MissingFailsDownWarnsUpPassesALinkIsNoBridge) {
   ASSERT_TRUE(m.ok());
   EXPECT_THAT(m.Rule(DomainXml(Nic("bridge", "br0", "virtio")), "vm.bridge"),
               ElementsAre("vm.bridge.t:fail"));
-  auto eth = m.Judge(DomainXml(Nic("bridge", "eth0", "virtio")));
-  EXPECT_THAT(testing::FindById(eth, "vm.bridge.t")->summary, HasSubstr("is not a bridge"));
+  EXPECT_THAT(m.Find(DomainXml(Nic("bridge", "eth0", "virtio")), "vm.bridge.t").summary,
+              HasSubstr("is not a bridge"));
   m.AddBridge("br0", "down");
   m.AddBridge("br1", "up");
   EXPECT_THAT(m.Rule(DomainXml(Nic("bridge", "br0", "virtio")), "vm.bridge"),

@@ -19,12 +19,10 @@ using testing::VmMachine;
 TEST(VmHostdev, HostNeededDeviceFails) {
   VmMachine m("intel-iommu");
   ASSERT_TRUE(m.ok());
-  auto f = m.Judge(DomainXml(Hostdev("0x01", "0x00", "0x0")));
-  const Finding* h = testing::FindById(f, "vm.hostdev.t.0000:01:00.0");
-  ASSERT_NE(h, nullptr);
-  EXPECT_EQ(h->severity, Severity::kFail);
-  EXPECT_THAT(h->summary, HasSubstr("default route"));
-  EXPECT_THAT(h->hint, HasSubstr("/etc/libvirt/qemu/test.xml:"));
+  Finding h = m.Find(DomainXml(Hostdev("0x01", "0x00", "0x0")), "vm.hostdev.t.0000:01:00.0");
+  EXPECT_EQ(h.severity, Severity::kFail);
+  EXPECT_THAT(h.summary, HasSubstr("default route"));
+  EXPECT_THAT(h.hint, HasSubstr("/etc/libvirt/qemu/test.xml:"));
 }
 
 TEST(VmHostdev, FreeDeviceManagedPassesUnmanagedOnHostDriverFails) {
@@ -32,12 +30,10 @@ TEST(VmHostdev, FreeDeviceManagedPassesUnmanagedOnHostDriverFails) {
   ASSERT_TRUE(m.ok());
   EXPECT_THAT(m.Rule(DomainXml(Hostdev("0x02", "0x00", "0x0")), "vm.hostdev"),
               ElementsAre("vm.hostdev.t.0000:02:00.0:pass"));
-  auto f = m.Judge(DomainXml(Hostdev("0x02", "0x00", "0x0", false)));
-  const Finding* h = testing::FindById(f, "vm.hostdev.t.0000:02:00.0");
-  ASSERT_NE(h, nullptr);
-  EXPECT_EQ(h->severity, Severity::kFail);
-  EXPECT_THAT(h->summary, HasSubstr("bound to e1000e"));
-  EXPECT_THAT(h->hint, HasSubstr("vmsetup plan --device 0000:02:00.0"));
+  Finding h = m.Find(DomainXml(Hostdev("0x02", "0x00", "0x0", false)), "vm.hostdev.t.0000:02:00.0");
+  EXPECT_EQ(h.severity, Severity::kFail);
+  EXPECT_THAT(h.summary, HasSubstr("bound to e1000e"));
+  EXPECT_THAT(h.hint, HasSubstr("vmsetup plan --device 0000:02:00.0"));
 }
 
 TEST(VmHostdev, UnmanagedDeviceOnVfioPciPasses) {
@@ -50,11 +46,9 @@ TEST(VmHostdev, UnmanagedDeviceOnVfioPciPasses) {
 TEST(VmHostdev, GroupMemberLeftOnHostDriverFailsWholeGroupPasses) {
   VmMachine m("intel-iommu");
   ASSERT_TRUE(m.ok());
-  auto f = m.Judge(DomainXml(Hostdev("0x05", "0x02", "0x0")));
-  const Finding* h = testing::FindById(f, "vm.hostdev.t.0000:05:02.0");
-  ASSERT_NE(h, nullptr);
-  EXPECT_EQ(h->severity, Severity::kFail);
-  EXPECT_THAT(h->summary, HasSubstr("0000:05:01.0 stays on serial"));
+  Finding h = m.Find(DomainXml(Hostdev("0x05", "0x02", "0x0")), "vm.hostdev.t.0000:05:02.0");
+  EXPECT_EQ(h.severity, Severity::kFail);
+  EXPECT_THAT(h.summary, HasSubstr("0000:05:01.0 stays on serial"));
   EXPECT_THAT(m.Rule(DomainXml(Hostdev("0x05", "0x02", "0x0") + Hostdev("0x05", "0x01", "0x0")),
                      "vm.hostdev"),
               ElementsAre("vm.hostdev.t.0000:05:02.0:pass", "vm.hostdev.t.0000:05:01.0:pass"));

@@ -20,11 +20,9 @@ TEST(VmHugepages, EnoughFitsTooFewFailsFewFreeWarns) {
   ASSERT_TRUE(m.ok());
   EXPECT_THAT(m.Rule(DomainXml("", "<hugepages/>", "", 131072), "vm.huge"),
               ElementsAre("vm.hugepages.t:pass", "vm.hugetlbfs.t:pass"));
-  auto f = m.Judge(DomainXml("", "<hugepages/>", "", 262144));
-  const Finding* h = testing::FindById(f, "vm.hugepages.t");
-  ASSERT_NE(h, nullptr);
-  EXPECT_EQ(h->severity, Severity::kFail);
-  EXPECT_THAT(h->hint, HasSubstr("vmsetup plan --enable hugepages=2M:128"));
+  Finding h = m.Find(DomainXml("", "<hugepages/>", "", 262144), "vm.hugepages.t");
+  EXPECT_EQ(h.severity, Severity::kFail);
+  EXPECT_THAT(h.hint, HasSubstr("vmsetup plan --enable hugepages=2M:128"));
   m.PutRuntime("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "10\n");
   EXPECT_THAT(m.Rule(DomainXml("", "<hugepages/>", "", 131072), "vm.hugepages"),
               ElementsAre("vm.hugepages.t:warn"));

@@ -20,14 +20,12 @@ TEST(VmAudio, SocketOfQemusUserPassesOthersWarn) {
   ASSERT_TRUE(m.ok());
   m.AddUsers();
   // libvirt's default user (libvirt-qemu here) and no socket yet.
-  auto f = m.Judge(DomainXml(kPulse));
-  const Finding* a = testing::FindById(f, "vm.audio.t");
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->severity, Severity::kWarn);
-  EXPECT_THAT(a->hint, HasSubstr("libvirt's default"));
+  Finding a = m.Find(DomainXml(kPulse), "vm.audio.t");
+  EXPECT_EQ(a.severity, Severity::kWarn);
+  EXPECT_THAT(a.hint, HasSubstr("libvirt's default"));
   m.AddSocket("/run/user/1000/pulse/native", 1000);
-  f = m.Judge(DomainXml(kPulse));
-  EXPECT_THAT(testing::FindById(f, "vm.audio.t")->summary, HasSubstr("QEMU runs as libvirt-qemu"));
+  EXPECT_THAT(m.Find(DomainXml(kPulse), "vm.audio.t").summary,
+              HasSubstr("QEMU runs as libvirt-qemu"));
   m.PutConfig("/etc/libvirt/qemu.conf", "# mine\nuser = \"alice\"\ngroup = \"kvm\"\n");
   EXPECT_THAT(m.Rule(DomainXml(kPulse), "vm.audio"), ElementsAre("vm.audio.t:pass"));
   // Without serverName QEMU's user's own socket is meant.
@@ -47,9 +45,7 @@ TEST(VmAudio, UnreadableQemuConfIsNotTakenForTheDefault) {
   ASSERT_TRUE(conf.error.has_value());
   EXPECT_EQ(conf.error->line, 1);
   EXPECT_THAT(conf.error->message, HasSubstr("unterminated string"));
-  auto f = m.Judge(DomainXml(kPulse));
-  ASSERT_NE(testing::FindById(f, "vm.audio.t"), nullptr);
-  EXPECT_THAT(testing::FindById(f, "vm.audio.t")->hint,
+  EXPECT_THAT(m.Find(DomainXml(kPulse), "vm.audio.t").hint,
               HasSubstr("/etc/libvirt/qemu.conf:1: unterminated string"));
 }
 
@@ -63,9 +59,9 @@ TEST(VmLookingGlass, SizeMustBeAPowerOfTwoAndFit1080p) {
   ASSERT_TRUE(m.ok());
   EXPECT_THAT(m.Rule(DomainXml(LookingGlass("24")), "vm.shmem"), ElementsAre("vm.shmem.t:fail"));
   EXPECT_THAT(m.Rule(DomainXml(LookingGlass("16")), "vm.shmem"), ElementsAre("vm.shmem.t:warn"));
-  auto f = m.Judge(DomainXml(LookingGlass("128")));
-  EXPECT_EQ(testing::FindById(f, "vm.shmem.t")->severity, Severity::kPass);
-  EXPECT_THAT(testing::FindById(f, "vm.shmem.t")->summary, HasSubstr("up to 3840x2160"));
+  Finding big = m.Find(DomainXml(LookingGlass("128")), "vm.shmem.t");
+  EXPECT_EQ(big.severity, Severity::kPass);
+  EXPECT_THAT(big.summary, HasSubstr("up to 3840x2160"));
 }
 
 TEST(VmLookingGlass, ShmFileMissingIsANoteWrongOwnerFailsRightOwnerPasses) {
@@ -109,8 +105,7 @@ TEST(VmLookingGlass, KvmfrNeedsModuleSizeNodeAndCgroupAcl) {
   ASSERT_EQ(::chown(node.c_str(), 1000, 105), 0);
   std::filesystem::permissions(node, static_cast<std::filesystem::perms>(0660));
   m.PutConfig("/etc/libvirt/qemu.conf", "user = \"alice\"\n");
-  auto f = m.Judge(KvmfrDomain());
-  EXPECT_THAT(testing::FindById(f, "vm.looking-glass.t")->summary,
+  EXPECT_THAT(m.Find(KvmfrDomain(), "vm.looking-glass.t").summary,
               HasSubstr("device cgroup does not allow /dev/kvmfr0"));
   m.PutConfig("/etc/libvirt/qemu.conf",
               "user = \"alice\"\ncgroup_device_acl = [\n    \"/dev/null\", \"/dev/full\",\n"

@@ -76,6 +76,17 @@ class VmMachine {
     context.domains.push_back({"test", std::move(domain), ""});
     return VmProbe().Run(*host, context);
   }
+  // The finding `id` for one domain (an empty finding, and a test failure, when there is none).
+  Finding Find(const std::string& xml, std::string_view id) {
+    auto findings = Judge(xml);
+    const Finding* f = FindById(findings, id);
+    if (f == nullptr) {
+      ADD_FAILURE() << "no finding " << id << " among "
+                    << ::testing::PrintToString(Verdicts(findings));
+      return Finding{};
+    }
+    return *f;
+  }
   // "id:severity" of the findings of one rule.
   std::vector<std::string> Rule(const std::string& xml, const std::string& prefix) {
     std::vector<std::string> out;
