@@ -240,6 +240,10 @@ int main(int argc, char** argv) {
     auto inputs = vmprep::LoadDomainInputs(*host, vms, vm->parsed());
     if (!inputs) return CouldNotRun(inputs.error().ToString());
     context.domains = std::move(*inputs);
+    if (context.domains.empty())
+      std::fprintf(stderr,
+                   "vmcheck: no libvirt domain is defined under /etc/libvirt/qemu of the config "
+                   "root; name a FILE.xml (virsh dumpxml NAME > FILE.xml)\n");
     if (!wanted.empty()) wanted.insert("vm");
   }
 

@@ -69,6 +69,9 @@ TEST(VmcheckVm, WithTheWholeReportAndSameNamedDomainsKeepDistinctIds) {
 TEST(VmcheckVm, UnknownDomainCouldNotRunBrokenDomainIsAFinding) {
   Sysroot root("intel-iommu");
   ASSERT_TRUE(root.ok());
+  auto none = Vmcheck(root, "vm");
+  EXPECT_EQ(none.code, 0);
+  EXPECT_THAT(none.out, HasSubstr("no libvirt domain is defined"));
   auto unknown = Vmcheck(root, "vm nosuch");
   EXPECT_EQ(unknown.code, 3);
   EXPECT_THAT(unknown.out, HasSubstr("no domain 'nosuch'"));
