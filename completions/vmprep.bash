@@ -97,7 +97,7 @@ _vmsetup() {
   local cmd="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      plan | apply | undo | history | fixers) cmd=${words[i]}; break ;;
+      plan | apply | undo | history | fixers | wizard) cmd=${words[i]}; break ;;
     esac
   done
   case $prev in
@@ -124,12 +124,13 @@ _vmsetup() {
       undo) _vmprep_reply "--json --no-regenerate --root --runtime-root --config-root" ;;
       history) _vmprep_reply "--json --root --runtime-root --config-root" ;;
       fixers) _vmprep_reply "--help" ;;
+      wizard) _vmprep_reply "--no-regenerate --root --runtime-root --config-root" ;;
       *) _vmprep_reply "--help --version" ;;
     esac
     return
   fi
   case $cmd in
-    "") _vmprep_reply "plan apply undo history fixers" ;;
+    "") _vmprep_reply "plan apply undo history fixers wizard" ;;
     undo)
       _vmprep_reply "$(vmsetup history "${_vmprep_root_args[@]}" --json 2>/dev/null |
         sed -n 's/^ *"id": "\([^"]*\)",\{0,1\}$/\1/p')"

@@ -50,17 +50,18 @@ function __vmsetup_enable_items
     end
 end
 
-set -l commands plan apply undo history fixers
+set -l commands plan apply undo history fixers wizard
 complete -c vmsetup -f
 complete -c vmsetup -n "not __fish_seen_subcommand_from $commands" -a plan -d 'Print the diffs; change nothing'
 complete -c vmsetup -n "not __fish_seen_subcommand_from $commands" -a apply -d 'Apply as one transaction'
 complete -c vmsetup -n "not __fish_seen_subcommand_from $commands" -a undo -d 'Restore the files of a transaction'
 complete -c vmsetup -n "not __fish_seen_subcommand_from $commands" -a history -d 'List the transactions'
 complete -c vmsetup -n "not __fish_seen_subcommand_from $commands" -a fixers -d 'List the fixers'
+complete -c vmsetup -n "not __fish_seen_subcommand_from $commands" -a wizard -d 'Set up step by step on the terminal'
 complete -c vmsetup -n '__fish_seen_subcommand_from plan apply' -l device -x -a '(__vmprep_pci_addresses)' -d 'PCI device for vfio-pci'
 complete -c vmsetup -n '__fish_seen_subcommand_from plan apply' -l enable -x -a '(__vmsetup_enable_items)' -d 'What to set up (comma list)'
 complete -c vmsetup -n '__fish_seen_subcommand_from apply' -s y -l yes -d 'Apply without asking'
-complete -c vmsetup -n '__fish_seen_subcommand_from apply undo' -l no-regenerate -d 'Print the post-actions instead of running them'
+complete -c vmsetup -n '__fish_seen_subcommand_from apply undo wizard' -l no-regenerate -d 'Print the post-actions instead of running them'
 complete -c vmsetup -n '__fish_seen_subcommand_from plan apply undo history' -l json -d 'Print JSON'
 complete -c vmsetup -n '__fish_seen_subcommand_from undo' -x -a '(__vmsetup_transactions)' -d 'Transaction'
 complete -c vmsetup -l root -x -a '(__fish_complete_directories)' -d 'A mounted system instead of /'

@@ -173,7 +173,7 @@ void AddExpectedState(const Host& host, const FixerOptions& options, SessionPlan
   if (EffectiveEdits(plan->edits).empty()) return;
   std::vector<std::string> added = ExpectedToPass(options);
   if (added.empty()) return;
-  const std::string path = "/var/lib/vmprep/expected.json";
+  const std::string path(kExpectedStatePath);
   auto existing = ReadIfExists(host, path);
   if (!existing) {
     plan->refusals.push_back({"vmsetup", existing.error()});
@@ -395,6 +395,19 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
     return result;
   }
   ReportRecovery(RecoverInterrupted(host, *lock), options.progress);
+  if (options.confirm) {
+    // Asked with what undo restores, read under the lock. When it cannot be read, undo
+    // below fails with the same error.
+    if (auto preview = PreviewUndo(host, id)) {
+      SessionPlan plan;
+      plan.edits = std::move(preview->edits);
+      if (!options.confirm(plan)) {
+        result.outcome = Outcome::kDeclined;
+        result.record = std::move(preview->record);
+        return result;
+      }
+    }
+  }
   auto undone = UndoTransaction(host, id, *lock);
   if (!undone) {
     const Error& e = undone.error();

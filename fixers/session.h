@@ -7,6 +7,7 @@
 
 #include <expected>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,5 +108,30 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
 // Every recorded transaction, oldest first.
 std::expected<std::vector<TransactionRecord>, Error> History(const Host& host,
                                                              const ProgressFn& progress = {});
+
+// What Undo(host, id) would restore, to show before asking (the wizard's history screen):
+// the transaction, and as `plan.edits` each of its files from the bytes now to the bytes
+// before it (a file it created: removed) with the post-actions undo runs again. What undo
+// would refuse (a file changed since, a record that cannot be trusted) is in
+// `plan.refusals`. Undo with a `confirm` callback asks it with this plan, made under the lock.
+struct UndoPlan {
+  TransactionRecord record;
+  SessionPlan plan;
+};
+UndoPlan PlanUndo(const Host& host, std::string_view id, const ProgressFn& progress = {});
+
+// The newest applied transaction recorded after the running kernel booted (runtime root's
+// /proc/stat btime): its changes wait for a reboot. nullopt when there is none, or when the
+// boot time cannot be read.
+std::optional<TransactionRecord> AwaitingReboot(const Host& host,
+                                                const std::vector<TransactionRecord>& history);
+
+// True when both plans write the same files with the same bytes and run the same commands:
+// what a front end showed is what Apply (which plans again under the lock) would write.
+bool SameChanges(const SessionPlan& a, const SessionPlan& b);
+
+// The vmsetup arguments that ask for `request` ({"--device", "0000:01:00.0", "--enable",
+// "iommu,vhost_net"}): ParseRequestArgs gives the same request back.
+std::vector<std::string> RequestArgs(const Request& request);
 
 }  // namespace vmprep

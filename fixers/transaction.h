@@ -64,6 +64,16 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
 std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::string_view id,
                                                         const TransactionLock& held);
 
+// What undoing a transaction would write, checked as UndoTransaction checks before it
+// restores anything (the same refusals): per file not yet as before, an edit from the bytes
+// now to the original (`after` nullopt: the transaction created the file, undo removes it),
+// and the post-actions undo runs again. Reads only; takes no lock.
+struct UndoPreview {
+  TransactionRecord record;
+  EditSet edits;
+};
+std::expected<UndoPreview, Error> PreviewUndo(const Host& host, std::string_view id);
+
 // Every recorded transaction, oldest first.
 std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host);
 

@@ -116,11 +116,13 @@ std::expected<const Manifest*, Error> PickToUndo(const std::vector<Loaded>& all,
 }
 
 // Verifies every file of `m` before anything is restored: each is as the transaction left it
-// or already as before, and each backup matches its recorded sha256.
-std::expected<void, Error> VerifyUndoable(const Host& host, const Manifest& m) {
+// or already as before, and each backup matches its recorded sha256. Returns what the undo
+// writes: an edit per file not yet as before, from the bytes now to the original (`after`
+// nullopt: the transaction created the file), and the post-actions it runs again.
+std::expected<EditSet, Error> RestoreEdits(const Host& host, const Manifest& m) {
   const std::string dir = TransactionDir(m.id);
-  for (std::size_t i = 0; i < m.files.size(); ++i) {
-    const FileEntry& f = m.files[i];
+  EditSet out;
+  for (const FileEntry& f : m.files) {
     auto cur = ReadCurrent(host, f.path);
     if (!cur) return std::unexpected(cur.error());
     std::optional<std::string> now;
@@ -136,6 +138,9 @@ std::expected<void, Error> VerifyUndoable(const Host& host, const Manifest& m) {
                               f.backup.empty() ? std::string("(it did not exist)")
                                                : dir + "/" + f.backup)));
     }
+    FileEdit edit{.path = f.path, .mode = f.mode, .fixer = f.fixer};
+    if (cur->exists) edit.before = std::move(cur->bytes);
+    edit.why = fmt::format("removed: transaction {} created it", m.id);
     if (f.existed) {
       auto bytes = host.Read(Root::kConfig, dir + "/" + f.backup);
       if (!bytes) return std::unexpected(bytes.error());
@@ -145,9 +150,13 @@ std::expected<void, Error> VerifyUndoable(const Host& host, const Manifest& m) {
                                                         "sha256; not undoing anything",
                                                         f.path)));
       }
+      edit.after = std::move(*bytes);
+      edit.why = fmt::format("as before transaction {}", m.id);
     }
+    out.edits.push_back(std::move(edit));
   }
-  return {};
+  out.actions = m.actions;
+  return out;
 }
 
 }  // namespace
@@ -159,7 +168,7 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
   auto picked = PickToUndo(*all, id);
   if (!picked) return std::unexpected(picked.error());
   Manifest m = **picked;
-  if (auto ok = VerifyUndoable(host, m); !ok) return std::unexpected(ok.error());
+  if (auto ok = RestoreEdits(host, m); !ok) return std::unexpected(ok.error());
   // The journal: a run killed from here on leaves "undoing", and the next run finishes it.
   if (m.state != kStateUndoing) {
     m.state = kStateUndoing;
@@ -176,6 +185,16 @@ std::expected<TransactionRecord, Error> UndoTransaction(const Host& host, std::s
   m.state = kStateUndone;
   if (auto wrote = WriteManifest(host, m); !wrote) return std::unexpected(wrote.error());
   return ToRecord(m);
+}
+
+std::expected<UndoPreview, Error> PreviewUndo(const Host& host, std::string_view id) {
+  auto all = LoadAll(host);
+  if (!all) return std::unexpected(all.error());
+  auto picked = PickToUndo(*all, id);
+  if (!picked) return std::unexpected(picked.error());
+  auto edits = RestoreEdits(host, **picked);
+  if (!edits) return std::unexpected(edits.error());
+  return UndoPreview{ToRecord(**picked), std::move(*edits)};
 }
 
 std::expected<std::vector<TransactionRecord>, Error> ListTransactions(const Host& host) {

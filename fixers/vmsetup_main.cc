@@ -20,6 +20,7 @@
 #include "fixers/transaction.h"
 #include "fixers/vm_snippet.h"
 #include "system/topology.h"
+#include "wizard/wizard.h"
 
 namespace {
 
@@ -31,7 +32,7 @@ constexpr int kExitDeclined = 4;
 constexpr int kExitPostActionFailed = 5;
 
 constexpr const char* kUsageHint =
-    "usage: vmsetup plan|apply|undo [ID]|history|fixers [--device BDF]... [--enable LIST] "
+    "usage: vmsetup plan|apply|undo [ID]|history|fixers|wizard [--device BDF]... [--enable LIST] "
     "[--root DIR] [--yes] [--no-regenerate] (see 'vmsetup --help')";
 
 constexpr const char* kFooter = R"(
@@ -45,6 +46,7 @@ constexpr const char* kFooter = R"(
   bridge=NAME        allow NAME in /etc/qemu/bridge.conf
 
 Examples:
+  vmsetup                                     on a terminal: the setup wizard, step by step
   vmsetup plan --enable iommu                 the diff that turning the IOMMU on would make
   vmsetup apply --device 0000:01:00.0 --enable iommu,vhost_net
                                               give a GPU to vfio-pci at boot; asks first
@@ -444,7 +446,10 @@ int main(int argc, char** argv) {
       ->expected(0, 1);
   snippet_cmd->add_option("--virtiofs", snippet.virtiofs,
                           "Share a host directory: DIR or DIR:TAG (repeatable)");
-  for (auto* sub : {plan_cmd, apply_cmd, undo_cmd, history_cmd, fixers_cmd, snippet_cmd})
+  auto* wizard_cmd = app.add_subcommand(
+      "wizard", "Set up step by step on the terminal (also vmsetup without a command there)");
+  for (auto* sub :
+       {plan_cmd, apply_cmd, undo_cmd, history_cmd, fixers_cmd, wizard_cmd, snippet_cmd})
     sub->fallthrough();
   app.require_subcommand(0, 1);
   try {
@@ -460,8 +465,12 @@ int main(int argc, char** argv) {
     std::printf("vmsetup %s\n", VMPREP_VERSION);
     return kExitOk;
   }
-  if (app.get_subcommands().empty())
+  const bool terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+  const bool wizard = wizard_cmd->parsed() || app.get_subcommands().empty();
+  if (app.get_subcommands().empty() && !terminal)
     return BadArguments("a command is required: plan, apply, undo, history or fixers");
+  if (wizard && !terminal)
+    return CannotRun("the wizard needs a terminal; from a script use plan and apply --yes");
 
   if (fixers_cmd->parsed()) {
     for (const auto& f : vmprep::MakeAllFixers()) {
@@ -492,6 +501,7 @@ int main(int argc, char** argv) {
   auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
   if (!host) return BadArguments(fmt::format("cannot use root {}", host.error().ToString()));
 
+  if (wizard) return vmprep::wizard::Run(*host, {.regenerate = !no_regenerate});
   if (history_cmd->parsed()) return RunHistory(*host, json);
   if (undo_cmd->parsed()) return RunUndo(*host, undo_id, !no_regenerate, json);
   if (plan_cmd->parsed()) return RunPlan(*host, *request, json);

@@ -22,6 +22,9 @@ inline constexpr std::string_view kFixDeviceAccess = "device-access";
 inline constexpr std::string_view kModprobeVfioConf = "/etc/modprobe.d/vmprep-vfio.conf";
 inline constexpr std::string_view kModulesLoadConf = "/etc/modules-load.d/vmprep.conf";
 inline constexpr std::string_view kVfioBindConf = "/etc/vmprep/vfio-bind.conf";
+// What vmcheck-boot.service expects to pass after the reboot (vmsetup writes it with each
+// transaction; the wizard compares it with the findings now).
+inline constexpr std::string_view kExpectedStatePath = "/var/lib/vmprep/expected.json";
 inline constexpr std::string_view kXorgHostGpuConf = "/etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf";
 
 }  // namespace vmprep

@@ -110,19 +110,23 @@ std::string VendorDeviceText(const PciDevice& device) {
 std::expected<VfioSelection, Error> SelectForVfio(
     const Host& host, const std::vector<PciAddress>& devices,
     const std::vector<PciAddress>& allow_host_devices) {
-  VfioSelection sel;
   auto scan = ScanPci(host);
   if (!scan) return std::unexpected(scan.error());
-  if (!scan->errors.empty()) {
-    Error e = scan->errors.front();
+  FoundNeeds needs = FindHostNeeds(host, *scan, ReadMounts(host));
+  return SelectFromScan(*scan, needs, devices, allow_host_devices);
+}
+
+std::expected<VfioSelection, Error> SelectFromScan(
+    const PciScan& scan, const FoundNeeds& needs, const std::vector<PciAddress>& devices,
+    const std::vector<PciAddress>& allow_host_devices) {
+  VfioSelection sel;
+  if (!scan.errors.empty()) {
+    Error e = scan.errors.front();
     e.message +=
         "; the plan needs every PCI device (a twin with the same id, a member of the "
         "same IOMMU group) and does not guess: fix the read error and plan again";
     return std::unexpected(e);
   }
-  sel.scan = std::move(*scan);
-  const Topology& topology = sel.scan.topology;
-  FoundNeeds needs = FindHostNeeds(host, sel.scan, ReadMounts(host));
   if (!needs.errors.empty()) {
     Error e = needs.errors.front();
     e.message +=
@@ -130,6 +134,8 @@ std::expected<VfioSelection, Error> SelectForVfio(
         "disk, its network)";
     return std::unexpected(e);
   }
+  sel.scan = scan;
+  const Topology& topology = sel.scan.topology;
   std::map<PciAddress, PciDevice> endpoints;
   for (const PciAddress& address : devices) {
     const PciDevice* device = topology.Find(address);

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/host.h"
+#include "system/host_needs.h"
 #include "system/pci_scan.h"
 #include "system/topology.h"
 
@@ -32,6 +33,12 @@ struct VfioSelection {
 // Devices named for passthrough; `allow_host_devices` are the explicit overrides.
 std::expected<VfioSelection, Error> SelectForVfio(
     const Host& host, const std::vector<PciAddress>& devices,
+    const std::vector<PciAddress>& allow_host_devices);
+
+// The same rule on a scan and host needs already read: the wizard judges every device of one
+// machine against one scan (SelectForVfio reads both afresh).
+std::expected<VfioSelection, Error> SelectFromScan(
+    const PciScan& scan, const FoundNeeds& needs, const std::vector<PciAddress>& devices,
     const std::vector<PciAddress>& allow_host_devices);
 
 // "10de:1b80" for a device.

@@ -136,7 +136,8 @@ void AddReservedFinding(std::vector<Finding>& out, const HugepageView& v) {
                     mem_total_kb ? fmt::format(" ({} of memory)", HumanKb(mem_total_kb)) : ""));
   }
   Finding& f = out.back();
-  f.evidence = v.pools.evidence;
+  // The pools first; what a pending check added (the configured file) stays after them.
+  f.evidence.insert(f.evidence.begin(), v.pools.evidence.begin(), v.pools.evidence.end());
   if (mem_total_kb)
     f.evidence.push_back({"/proc/meminfo", fmt::format("MemTotal {} kB", mem_total_kb)});
   if (!v.boot.pages.empty() || v.boot.default_kb != v.default_kb)

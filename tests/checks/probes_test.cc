@@ -256,6 +256,21 @@ TEST(VfioProbe, VirqfdIsStaleOnKernelsFrom62) {
   EXPECT_THAT(Text(*f), HasSubstr("/etc/mkinitcpio.conf:1"));
 }
 
+// Huge pages configured on the command line but not yet booted with: pending, and the
+// evidence says where they are configured (the pool evidence does not replace it).
+TEST(HugepagesProbe, AReservationOnTheNextBootIsPendingWithItsSource) {
+  Sysroot root("intel-iommu");
+  ASSERT_TRUE(root.ok());
+  WriteFile(fs::path(root.config()) / "etc/default/grub",
+            "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet hugepagesz=1G hugepages=4\"\n");
+  auto findings = RunProbe(HugepagesProbe(), root);
+  const Finding* f = FindById(findings, "hugepages.reserved");
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(f->pending);
+  EXPECT_THAT(Text(*f), HasSubstr("/etc/default/grub"));
+  EXPECT_THAT(Text(*f), HasSubstr("hugepages=4"));
+}
+
 TEST(HugepagesProbe, SysctlAskingForMoreThanReservedIsAWarning) {
   Sysroot root("hugepages");
   ASSERT_TRUE(root.ok());

@@ -119,7 +119,8 @@ void CheckInvariant(const std::string& sysroot, Distro distro,
                                      << fixers_test::Describe(plan.edits);
     auto applied = Apply(host, *request, {.regenerate = false});
     ASSERT_EQ(applied.outcome, Outcome::kDone) << what;
-    const Finding* after = ById(RunAll(host, devices), f.id);
+    const std::vector<Finding> again = RunAll(host, devices);  // `after` points into it
+    const Finding* after = ById(again, f.id);
     if (after) {
       EXPECT_TRUE(after->severity == Severity::kPass || after->severity == Severity::kSkip ||
                   after->pending)

@@ -106,6 +106,20 @@ TEST(VmsetupCli, BadArgumentsExitThree) {
               HasSubstr("/nonexistent/vmprep"));
 }
 
+// The wizard runs on a terminal only; without one, no command prints the usage as before
+// (the wizard itself is driven through tmux by tests/wizard/).
+TEST(VmsetupCli, TheWizardNeedsATerminal) {
+  TempDir t;
+  Result wizard = Vmsetup("wizard --root " + t.str());
+  EXPECT_EQ(wizard.code, 3) << wizard.out;
+  EXPECT_THAT(wizard.out, HasSubstr("the wizard needs a terminal"));
+  Result none = Vmsetup("--root " + t.str());
+  EXPECT_EQ(none.code, 3) << none.out;
+  EXPECT_THAT(none.out, HasSubstr("a command is required"));
+  EXPECT_THAT(none.out, HasSubstr("usage: vmsetup"));
+  EXPECT_TRUE(fs::is_empty(t.dir())) << "nothing may be written";
+}
+
 // A transaction recorded by the engine, then listed and undone by the binary.
 class VmsetupHistory : public ::testing::Test {
  protected:
