@@ -11,14 +11,16 @@ cd "$(dirname "$0")"
 # Debian packages the build needs, and the ones the tests need on top.
 BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libncurses-dev
   libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev zlib1g-dev libzstd-dev liblzma-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev scdoc nettle-dev"
+  nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev scdoc nettle-dev
+  libxml2-dev"
 # The live ISO (iso/build-iso.sh): GRUB for BIOS and UEFI, the ISO tools, the live userland.
 ISO_DEPS="grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools dosfstools busybox-static
   kmod cpio zstd pci.ids file"
 TEST_DEPS="kmod shellcheck clang-format python3 tmux xz-utils pciutils bsdutils qemu-system-x86
   busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml
   man-db bash-completion zsh fish prometheus python3-prometheus-client python3-jsonschema
-  ansible-core dpkg-dev file $ISO_DEPS ovmf fdisk"
+  ansible-core dpkg-dev file cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver
+  python3-selenium $ISO_DEPS ovmf fdisk"
 
 install_missing() {
   missing=""

@@ -11,17 +11,27 @@
 
 #include "checks/finding.h"
 #include "core/host.h"
+#include "formats/libvirt_domain.h"
 #include "system/accounts.h"
 
 namespace vmprep {
 
 class SystemFacts;
 
+// A libvirt domain to judge against the host (vmcheck vm, vmcheck --vm): the name or file
+// as given, and its definition or why it could not be read.
+struct DomainInput {
+  std::string name;
+  std::expected<Domain, Error> domain;
+  std::string key;  // the VM part of its finding ids, unique in one run (VmKey when empty)
+};
+
 // What the caller asks of the probes.
 struct ProbeContext {
   Identity identity;                 // defaults to the user running vmcheck
   std::vector<std::string> devices;  // PCI addresses named with --device ("0000:01:00.0")
   bool guest = false;                // vmcheck --guest: checks for running inside a VM
+  std::vector<DomainInput> domains;  // vmcheck vm / --vm: the vm check judges these
   // Facts shared by the probes of one run; made on first use when the caller gives none.
   mutable std::shared_ptr<SystemFacts> facts;
   const SystemFacts& Facts(const Host& host) const;

@@ -10,6 +10,7 @@
 #include "checks/probes/qemu.h"
 #include "checks/probes/vfio.h"
 #include "checks/probes/vhost_net.h"
+#include "checks/probes/vm.h"
 #include "system/facts.h"
 
 namespace vmprep {
@@ -28,6 +29,7 @@ std::vector<std::unique_ptr<Probe>> MakeAllProbes() {
   probes.push_back(std::make_unique<VhostNetProbe>());
   probes.push_back(std::make_unique<HugepagesProbe>());
   probes.push_back(std::make_unique<QemuHostProbe>());
+  probes.push_back(std::make_unique<VmProbe>());
   probes.push_back(std::make_unique<GuestProbe>());
   return probes;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "checks/probes/vm.h"
 #include "core/text.h"
 #include "system/facts.h"
 #include "system/pci_scan.h"
@@ -82,6 +83,31 @@ std::vector<DeviceSummary> CollectDevices(const SystemFacts& facts) {
                        fmt::format("{:06x}", p.class_code.value_or(0)), p.driver, p.iommu_group});
   }
   return devices;
+}
+
+std::vector<VmSummary> CollectVms(const std::vector<DomainInput>& domains) {
+  std::vector<VmSummary> vms;
+  for (const auto& d : domains) {
+    if (d.domain)
+      vms.push_back({d.domain->name, KeyOf(d), d.domain->path});
+    else
+      vms.push_back({d.name, KeyOf(d), d.domain.error().path});
+  }
+  return vms;
+}
+
+bool IsVmFinding(std::string_view id, std::string_view key) {
+  if (!id.starts_with("vm.")) return false;
+  std::size_t dot = id.find('.', 3);
+  if (dot == std::string_view::npos) return false;
+  std::string_view rest = id.substr(dot + 1);
+  if (!rest.starts_with(key)) return false;
+  rest.remove_prefix(key.size());
+  // Only vm.hostdev.VM.ITEM has more after the VM part.
+  if (rest.empty()) return true;
+  if (!id.starts_with("vm.hostdev.") || !rest.starts_with('.')) return false;
+  rest.remove_prefix(1);
+  return rest == "invalid" || rest == "scan" || PciAddress::Parse(rest).has_value();
 }
 
 namespace {
@@ -232,6 +258,23 @@ std::string RenderJson(const Report& report) {
              {"iommu_group", d.iommu_group < 0 ? Json(nullptr) : Json(d.iommu_group)}});
   }
   doc["devices"] = std::move(devices);
+  Json vms = Json::array();
+  for (const auto& vm : report.vms) {
+    Severity worst = Severity::kSkip;
+    Json ids = Json::array();
+    for (const auto& f : report.findings) {
+      if (!IsVmFinding(f.id, vm.key)) continue;
+      ids.push_back(f.id);
+      if (!report.AcceptanceOf(f) && SeverityRank(f.severity) > SeverityRank(worst))
+        worst = f.severity;
+    }
+    vms.push_back(Json{{"name", vm.name},
+                       {"key", vm.key},
+                       {"path", vm.path},
+                       {"worst", SeverityName(worst)},
+                       {"findings", std::move(ids)}});
+  }
+  doc["vms"] = std::move(vms);
   // Replace invalid UTF-8 from the machine's files instead of failing.
   return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

@@ -32,11 +32,20 @@ struct DeviceSummary {
   int iommu_group = -1;
 };
 
+// A libvirt domain the report judged (vmcheck vm, --vm); its findings are the vm.* ids whose
+// VM part is `key`.
+struct VmSummary {
+  std::string name;  // the domain's <name>, or the argument when it could not be read
+  std::string key;   // the VM part of its finding ids
+  std::string path;  // where it was read
+};
+
 struct Report {
   HostInfo host;
   std::vector<Finding> findings;
   std::vector<DeviceSummary> devices;
   std::vector<std::string> checks;  // the checks that ran, in order
+  std::vector<VmSummary> vms;
   // Acceptances (checks/accept.h): by id, of findings reported as note, warn or fail; and those
   // whose finding is no longer reported or now passes.
   std::map<std::string, Acceptance, std::less<>> accepted;
@@ -52,6 +61,11 @@ class SystemFacts;
 HostInfo CollectHostInfo(const SystemFacts& facts);
 // PCI devices from /sys/bus/pci/devices of the runtime root, sorted by address.
 std::vector<DeviceSummary> CollectDevices(const SystemFacts& facts);
+
+struct DomainInput;
+std::vector<VmSummary> CollectVms(const std::vector<DomainInput>& domains);
+// True when finding `id` is about the VM whose ids carry `key`.
+bool IsVmFinding(std::string_view id, std::string_view key);
 
 struct TextOptions {
   bool color = false;

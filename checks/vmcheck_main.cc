@@ -15,6 +15,7 @@
 #include "checks/monitoring.h"
 #include "checks/probe.h"
 #include "checks/report.h"
+#include "checks/vm_input.h"
 #include "system/accounts.h"
 #include "system/facts.h"
 #include "system/pci_scan.h"
@@ -32,6 +33,8 @@ Examples:
   vmcheck --only vfio --device 0000:01:00.0
                                     is this device ready to be passed through?
   vmcheck groups                    the IOMMU groups and their devices, as lspci names them
+  vmcheck vm win10                  will libvirt domain win10 start and run well here?
+  vmcheck vm ./win10.xml --json     the same for a file (virsh dumpxml win10 > win10.xml)
   vmcheck --json | jq '.findings[] | select(.severity == "fail")'
   vmcheck --format prometheus --output /var/lib/prometheus/node-exporter/vmprep.prom
                                     for node_exporter's textfile collector (written atomically)
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> only;
   std::vector<std::string> devices;
   std::vector<std::string> accept_args;
+  std::vector<std::string> vms;
   std::string format, output;
   bool json = false, list = false, quiet = false, version = false, guest = false;
   app.add_option("--root", root, "Both roots: a captured or mounted system instead of /");
@@ -119,6 +123,8 @@ int main(int argc, char** argv) {
                  "Judge device access for this user instead of the one running vmcheck");
   app.add_option("--device", devices,
                  "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
+  app.add_option("--vm", vms,
+                 "Also judge this libvirt domain (NAME or FILE.xml) against the host (repeatable)");
   app.add_flag("--guest", guest,
                "Run inside a VM: check the guest's virtio drivers instead of the host");
   app.add_flag("--json", json, "Print one JSON document (schema vmprep.report/1); --format json");
@@ -137,6 +143,13 @@ int main(int argc, char** argv) {
       "groups",
       "List every IOMMU group and its devices as lspci -nn names them (with --json: JSON)");
   groups->fallthrough();
+  std::vector<std::string> vm_args;
+  CLI::App* vm = app.add_subcommand(
+      "vm",
+      "Judge libvirt domains against this host: NAME (/etc/libvirt/qemu/NAME.xml) or FILE.xml; "
+      "every defined domain when none is named");
+  vm->add_option("domain", vm_args, "Domain NAME or FILE.xml (repeatable)");
+  vm->fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -219,11 +232,27 @@ int main(int argc, char** argv) {
     context.identity = vmprep::CurrentIdentity(*host);
   }
 
+  if (vm->parsed()) {
+    vms = vm_args;
+    wanted = {"vm"};
+  }
+  if (vm->parsed() || !vms.empty()) {
+    auto inputs = vmprep::LoadDomainInputs(*host, vms, vm->parsed());
+    if (!inputs) return CouldNotRun(inputs.error().ToString());
+    context.domains = std::move(*inputs);
+    if (context.domains.empty())
+      std::fprintf(stderr,
+                   "vmcheck: no libvirt domain is defined under /etc/libvirt/qemu of the config "
+                   "root; name a FILE.xml (virsh dumpxml NAME > FILE.xml)\n");
+    if (!wanted.empty()) wanted.insert("vm");
+  }
+
   vmprep::Report report;
   context.facts = std::make_shared<vmprep::SystemFacts>(*host);
   report.host = vmprep::CollectHostInfo(*context.facts);
   report.findings = vmprep::RunProbes(*host, context, wanted, &report.checks);
   report.devices = vmprep::CollectDevices(*context.facts);
+  report.vms = vmprep::CollectVms(context.domains);
   vmprep::ApplyAcceptances(acceptances, &report);
 
   std::string text;

@@ -41,6 +41,9 @@ end
 
 complete -c vmcheck -f
 complete -c vmcheck -n __fish_use_subcommand -a groups -d 'List the IOMMU groups and their devices'
+complete -c vmcheck -n __fish_use_subcommand -a vm -d 'Judge libvirt domains against this host'
+complete -c vmcheck -n '__fish_seen_subcommand_from vm' -F -d 'Domain NAME or FILE.xml'
+complete -c vmcheck -l vm -r -F -d 'Also judge this libvirt domain (NAME or FILE.xml)'
 complete -c vmcheck -l json -d 'Print one JSON document (vmprep.report/1)'
 complete -c vmcheck -l format -x -a 'text json prometheus nagios' -d 'Output format'
 complete -c vmcheck -s o -l output -r -F -d 'Write the report to FILE atomically'

@@ -10,15 +10,18 @@ _vmprep_roots() {
   local i
   _vmprep_root_args=()
   _vmprep_runtime=/
+  _vmprep_config=/
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
       --root | --runtime-root | --config-root)
         _vmprep_root_args+=("${words[i]}" "${words[i + 1]}")
         [[ ${words[i]} == --config-root ]] || _vmprep_runtime=${words[i + 1]}
+        [[ ${words[i]} == --runtime-root ]] || _vmprep_config=${words[i + 1]}
         ;;
       --root=* | --runtime-root=* | --config-root=*)
         _vmprep_root_args+=("${words[i]}")
         [[ ${words[i]} == --config-root=* ]] || _vmprep_runtime=${words[i]#*=}
+        [[ ${words[i]} == --runtime-root=* ]] || _vmprep_config=${words[i]#*=}
         ;;
     esac
   done
@@ -36,6 +39,14 @@ _vmprep_pci_addresses() {
 _vmprep_finding_ids() {
   vmcheck "${_vmprep_root_args[@]}" --json 2>/dev/null |
     sed -n 's/^ *"id": "\([^"]*\)",\{0,1\}$/\1/p'
+}
+
+# The libvirt domains defined in the (typed) config root: /etc/libvirt/qemu/NAME.xml.
+_vmprep_domains() {
+  local f
+  for f in "${_vmprep_config%/}"/etc/libvirt/qemu/*.xml; do
+    [[ -f $f ]] && f=${f##*/} && printf '%s\n' "${f%.xml}"
+  done
 }
 
 _vmprep_reply() {
@@ -59,15 +70,23 @@ _vmcheck() {
     --root | --runtime-root | --config-root) _filedir -d; return ;;
     -o | --output) _filedir; return ;;
     --user) mapfile -t COMPREPLY < <(compgen -u -- "$cur"); return ;;
+    --vm) _vmprep_reply "$(_vmprep_domains)"; _filedir xml; return ;;
   esac
   if [[ $cur == -* ]]; then
     _vmprep_reply "--json --format --output --quiet --only --device --accept --guest --user
-      --root --runtime-root --config-root --list --version --help"
+      --vm --root --runtime-root --config-root --list --version --help"
     return
   fi
   local w
-  for w in "${words[@]:1:cword-1}"; do [[ $w == groups ]] && return; done
-  _vmprep_reply "groups"
+  for w in "${words[@]:1:cword-1}"; do
+    [[ $w == groups ]] && return
+    if [[ $w == vm ]]; then
+      _vmprep_reply "$(_vmprep_domains)"
+      _filedir xml
+      return
+    fi
+  done
+  _vmprep_reply "groups vm"
 }
 
 _vmsetup() {

@@ -34,6 +34,14 @@ struct FixerOptions {
   std::optional<Hugepages> hugepages;
   bool xorg = false;                 // keep Xorg off the passed-through GPU
   std::vector<std::string> bridges;  // allow these bridges in /etc/qemu/bridge.conf
+  std::string qemu_user;             // libvirt runs QEMU as this user (qemu.conf `user =`)
+  struct NetBridge {
+    std::string name, iface;  // a persistent bridge NAME with IFACE as its port
+  };
+  std::optional<NetBridge> net_bridge;
+  std::string access_user;  // may open /dev/kvm and /dev/vfio/N (group membership, udev rule)
+  // --allow-network-change: the net-bridge plan may be applied (else it is shown only).
+  bool allow_network_change = false;
 };
 
 class Fixer {

@@ -8,15 +8,10 @@
 
 #include <algorithm>
 
+#include "system/net_links.h"
+
 namespace vmprep {
 namespace {
-
-bool ValidBridgeName(std::string_view name) {
-  // A Linux interface name: 1..15 bytes, no '/', no blanks, not "." or "..".
-  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
-  return std::none_of(name.begin(), name.end(),
-                      [](char c) { return c == '/' || c == ':' || c <= ' ' || c == 0x7f; });
-}
 
 class BridgeFixer : public Fixer {
  public:
@@ -30,7 +25,7 @@ class BridgeFixer : public Fixer {
     if (options.bridges.empty()) return set;
     const std::string path(kQemuBridgeConf);
     for (const auto& b : options.bridges) {
-      if (!ValidBridgeName(b)) {
+      if (!ValidLinkName(b)) {
         return std::unexpected(Error{"", 0,
                                      fmt::format("'{}' is not a bridge interface name; expected "
                                                  "1-15 characters without '/', ':' or blanks",

@@ -1,12 +1,15 @@
 // MakeAllFixers: every fixer, in apply order. Explicit, so a fixer cannot go
 // missing silently (tests/fixers/registry_test.cc checks the ids against
 // system/fixer_ids.h).
+#include "fixers/device_access.h"
 #include "fixers/fixer.h"
 #include "fixers/hugepages.h"
 #include "fixers/initramfs.h"
 #include "fixers/kernel_cmdline.h"
 #include "fixers/modprobe_vfio.h"
+#include "fixers/net_bridge.h"
 #include "fixers/qemu_bridge.h"
+#include "fixers/qemu_user.h"
 #include "fixers/vfio_bind.h"
 #include "fixers/xorg.h"
 
@@ -25,6 +28,9 @@ std::vector<std::unique_ptr<Fixer>> MakeAllFixers() {
   fixers.push_back(MakeHugepagesFixer());
   fixers.push_back(MakeXorgFixer());
   fixers.push_back(MakeBridgeFixer());
+  fixers.push_back(MakeQemuUserFixer());
+  fixers.push_back(MakeNetBridgeFixer());
+  fixers.push_back(MakeDeviceAccessFixer());
   return fixers;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
+#include "fixers/net_bridge.h"
 #include "fixers/post_actions.h"
 #include "system/vfio_selection.h"
 
@@ -68,24 +69,41 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
     }
     options->hugepages = pages;
   } else if (key == "bridge" && has_value) {
-    bool ok = !value.empty() && value.size() <= 15;
-    for (char c : value) {
-      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
-    }
-    if (!ok) {
+    // bridge=NAME allows NAME for the helper; bridge=NAME:IFACE also makes it, with IFACE.
+    const auto colon = value.find(':');
+    const std::string name = value.substr(0, colon);
+    const std::string iface = colon == std::string::npos ? "" : value.substr(colon + 1);
+    auto valid = [](const std::string& n) {
+      bool ok = !n.empty() && n.size() <= 15;
+      for (char c : n)
+        ok =
+            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+      return ok;
+    };
+    if (!valid(name) || (colon != std::string::npos && (!valid(iface) || iface == name))) {
       return std::unexpected(ArgumentError(
-          fmt::format("--enable {}: expected bridge=NAME, an interface name of 1 to 15 "
-                      "letters, digits, '-', '_' or '.'",
+          fmt::format("--enable {}: expected bridge=NAME or bridge=NAME:IFACE, interface names "
+                      "of 1 to 15 letters, digits, '-', '_' or '.'",
                       item)));
     }
-    if (std::find(options->bridges.begin(), options->bridges.end(), value) ==
+    if (std::find(options->bridges.begin(), options->bridges.end(), name) ==
         options->bridges.end()) {
-      options->bridges.push_back(value);
+      options->bridges.push_back(name);
     }
+    if (!iface.empty()) options->net_bridge = FixerOptions::NetBridge{name, iface};
+  } else if ((key == "qemu-user" || key == "access") && has_value) {
+    bool ok = !value.empty() && value.size() <= 32 && value[0] != '-';
+    for (char c : value)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok)
+      return std::unexpected(ArgumentError(
+          fmt::format("--enable {}: expected {}=NAME, a user name of /etc/passwd", item, key)));
+    (key == "access" ? options->access_user : options->qemu_user) = value;
   } else {
     return std::unexpected(
         ArgumentError(fmt::format("--enable: unknown item '{}' (known: iommu, iommu-pt, vfio, "
-                                  "vhost_net, hugepages=SIZE:COUNT, xorg, bridge=NAME)",
+                                  "vhost_net, hugepages=SIZE:COUNT, xorg, bridge=NAME[:IFACE], "
+                                  "qemu-user=NAME, access=NAME)",
                                   item)));
   }
   return {};
@@ -220,7 +238,8 @@ bool RunActions(const Host& host, const std::vector<PostAction>& actions,
 
 bool Request::empty() const {
   const FixerOptions& o = options;
-  return !o.iommu && !o.vfio && !o.vhost_net && !o.hugepages && !o.xorg && o.bridges.empty();
+  return !o.iommu && !o.vfio && !o.vhost_net && !o.hugepages && !o.xorg && o.bridges.empty() &&
+         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty();
 }
 
 bool SessionPlan::NothingToDo() const {
@@ -318,6 +337,7 @@ SessionPlan MakePlan(const Host& host, const Request& request, const ProgressFn&
   if (auto ok = CheckEditSet(host, plan.edits); !ok)
     plan.refusals.push_back({"vmsetup", ok.error()});
   if (plan.refusals.empty()) AddExpectedState(host, request.options, &plan);
+  if (options.net_bridge) plan.warnings.push_back(NetBridgeWarning(host, *options.net_bridge));
   return plan;
 }
 
@@ -337,6 +357,15 @@ SessionResult Apply(const Host& host, const Request& request, const ApplyOptions
     return result;
   }
   if (result.plan.NothingToDo()) return result;
+  // A bridge moves the host's own network: shown by plan, applied only when asked for.
+  if (request.options.net_bridge && !request.options.allow_network_change) {
+    result.outcome = Outcome::kRefused;
+    result.errors.push_back(Error{"", 0,
+                                  "bridge=NAME:IFACE changes the host's network: read the plan, "
+                                  "then apply it with --allow-network-change (from a console)",
+                                  0});
+    return result;
+  }
   if (options.confirm && !options.confirm(result.plan)) {
     result.outcome = Outcome::kDeclined;
     return result;

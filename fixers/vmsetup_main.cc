@@ -18,6 +18,7 @@
 #include "fixers/post_actions.h"
 #include "fixers/session.h"
 #include "fixers/transaction.h"
+#include "fixers/vm_snippet.h"
 #include "system/topology.h"
 #include "wizard/wizard.h"
 
@@ -406,7 +407,7 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   std::string root, runtime_root, config_root, undo_id;
   std::vector<std::string> device_args, enable_args, allow_args;
-  bool yes = false, no_regenerate = false, json = false, version = false;
+  bool yes = false, no_regenerate = false, json = false, version = false, network = false;
   app.add_option("--root", root, "Both roots: a mounted or captured system instead of /");
   app.add_option("--runtime-root", runtime_root, "Where /sys, /proc and /dev are read (default /)");
   app.add_option("--config-root", config_root, "Where /etc and /boot are edited (default /)");
@@ -416,6 +417,9 @@ int main(int argc, char** argv) {
   app.add_option("--allow-host-device", allow_args,
                  "Give away a device the host itself needs (boot disk, default-route NIC); "
                  "the plan prints what the host loses first (repeatable)");
+  app.add_flag("--allow-network-change", network,
+               "Let apply make a bridge=NAME:IFACE bridge (it moves IFACE's address: from a "
+               "console)");
   app.add_flag("-y,--yes", yes, "Apply without asking (required when there is no terminal)");
   app.add_flag("--no-regenerate", no_regenerate, "Do not run the post-actions; print them instead");
   app.add_flag("--json", json,
@@ -431,9 +435,21 @@ int main(int argc, char** argv) {
   undo_cmd->add_option("transaction", undo_id, "Transaction id (see history)");
   auto* history_cmd = app.add_subcommand("history", "List the recorded transactions, oldest first");
   auto* fixers_cmd = app.add_subcommand("fixers", "List the fixers");
+  vmprep::VmSnippetRequest snippet;
+  auto* snippet_cmd = app.add_subcommand(
+      "vm-snippet",
+      "Print the libvirt domain XML for --device (all functions of its IOMMU group), "
+      "--hugepages and --virtiofs, to merge with `virsh edit`; change nothing");
+  snippet_cmd
+      ->add_option("--hugepages", snippet.hugepages,
+                   "Back the guest with huge pages: 2M, 1G, or no size for the default")
+      ->expected(0, 1);
+  snippet_cmd->add_option("--virtiofs", snippet.virtiofs,
+                          "Share a host directory: DIR or DIR:TAG (repeatable)");
   auto* wizard_cmd = app.add_subcommand(
       "wizard", "Set up step by step on the terminal (also vmsetup without a command there)");
-  for (auto* sub : {plan_cmd, apply_cmd, undo_cmd, history_cmd, fixers_cmd, wizard_cmd})
+  for (auto* sub :
+       {plan_cmd, apply_cmd, undo_cmd, history_cmd, fixers_cmd, wizard_cmd, snippet_cmd})
     sub->fallthrough();
   app.require_subcommand(0, 1);
   try {
@@ -464,8 +480,20 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
+  if (snippet_cmd->parsed()) {
+    auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
+    if (!host) return BadArguments(fmt::format("cannot use root {}", host.error().ToString()));
+    snippet.devices = device_args;
+    auto made = vmprep::MakeVmSnippet(*host, snippet);
+    if (!made) return BadArguments(made.error().ToString());
+    std::fwrite(made->xml.data(), 1, made->xml.size(), stdout);
+    for (const auto& note : made->notes) std::fprintf(stderr, "note: %s\n", note.c_str());
+    return kExitOk;
+  }
+
   auto request = vmprep::ParseRequest(device_args, enable_args, allow_args);
   if (!request) return BadArguments(request.error().ToString());
+  request->options.allow_network_change = network;
   if ((plan_cmd->parsed() || apply_cmd->parsed()) && request->empty()) {
     return BadArguments("nothing asked: say what to set up with --enable and/or --device");
   }

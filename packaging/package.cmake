@@ -27,7 +27,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libkmod2, jq")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-node-exporter, ansible-core, ovmf, qemu-system-x86")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS
+  "prometheus-node-exporter, ansible-core, ovmf, qemu-system-x86, cockpit, libvirt-daemon-system")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://vmprep.invalid/")
 # Installing the hooks asks initramfs-tools to rebuild the initramfs (its update-initramfs
 # trigger) so that the early-binding hook is in the image the next boot uses.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -56,6 +57,15 @@ bool ListHas(std::string_view list, std::string_view name) {
 }
 
 }  // namespace
+
+bool MayReadWrite(const Identity& who, const FileInfo& info) {
+  if (who.uid == 0) return true;
+  if (who.uid == info.uid) return (info.mode & 0600) == 0600;
+  if (std::find(who.gids.begin(), who.gids.end(), info.gid) != who.gids.end()) {
+    return (info.mode & 0060) == 0060;
+  }
+  return (info.mode & 0006) == 0006;
+}
 
 std::optional<std::string> GroupName(const Host& host, gid_t gid) {
   std::optional<std::string> name;

@@ -24,6 +24,8 @@ struct Identity {
 Identity CurrentIdentity(const Host& host);
 // A user named on the command line (--user NAME), looked up in the config root's files.
 std::expected<Identity, Error> LookupIdentity(const Host& host, std::string_view name);
+// May `who` open a file with this mode and ownership read-write? (root always may.)
+bool MayReadWrite(const Identity& who, const FileInfo& info);
 std::optional<std::string> GroupName(const Host& host, gid_t gid);
 std::optional<std::string> UserName(const Host& host, uid_t uid);
 

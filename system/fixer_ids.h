@@ -14,6 +14,9 @@ inline constexpr std::string_view kFixHugepages = "hugepages";
 inline constexpr std::string_view kFixXorg = "xorg";
 inline constexpr std::string_view kFixQemuBridge = "qemu-bridge";
 inline constexpr std::string_view kFixVfioBind = "vfio-bind";
+inline constexpr std::string_view kFixQemuUser = "qemu-user";
+inline constexpr std::string_view kFixNetBridge = "net-bridge";
+inline constexpr std::string_view kFixDeviceAccess = "device-access";
 
 // The files the fixers own, named the same in the probes' hints.
 inline constexpr std::string_view kModprobeVfioConf = "/etc/modprobe.d/vmprep-vfio.conf";

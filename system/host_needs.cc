@@ -108,6 +108,13 @@ std::string BootMountRole(const MountEntry& m) {
 
 }  // namespace
 
+std::vector<std::string> DefaultRouteInterfaces(const Host& host) {
+  FoundNeeds ignored;
+  std::vector<std::string> out;
+  for (const auto& r : DefaultRoutes(host, &ignored)) out.push_back(r.iface);
+  return out;
+}
+
 std::optional<PciAddress> LastPciAddressIn(std::string_view path) {
   std::optional<PciAddress> last;
   std::size_t pos = 0;

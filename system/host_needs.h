@@ -25,6 +25,9 @@ struct FoundNeeds {
 FoundNeeds FindHostNeeds(const Host& host, const PciScan& scan,
                          const std::expected<std::vector<MountEntry>, Error>& mounts);
 
+// The interfaces that carry a default route (IPv4 or IPv6), lo left out.
+std::vector<std::string> DefaultRouteInterfaces(const Host& host);
+
 // The PCI address nearest the device in a resolved sysfs path
 // ("/sys/devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0" -> 0000:3d:00.0).
 std::optional<PciAddress> LastPciAddressIn(std::string_view sysfs_path);

@@ -76,6 +76,52 @@ std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& ho
   return found;
 }
 
+std::expected<std::vector<HugepagePool>, Error> ReadHugepagePools(const Host& host) {
+  constexpr std::string_view kSysfs = "/sys/kernel/mm/hugepages";
+  auto sizes = host.List(Root::kRuntime, kSysfs);
+  if (!sizes) return std::unexpected(sizes.error());
+  std::vector<HugepagePool> pools;
+  for (const auto& dir : *sizes) {
+    if (!dir.starts_with("hugepages-") || !dir.ends_with("kB")) continue;
+    HugepagePool p;
+    p.page_kb = ToNumber(std::string_view(dir).substr(10, dir.size() - 12));
+    p.path = std::string(kSysfs) + "/" + dir;
+    auto read = [&](const char* name) {
+      auto t = host.Read(Root::kRuntime, p.path + "/" + name, 64);
+      return t ? ToNumber(*t) : 0;
+    };
+    p.total = read("nr_hugepages");
+    p.free = read("free_hugepages");
+    p.reserved = read("resv_hugepages");
+    p.surplus = read("surplus_hugepages");
+    pools.push_back(std::move(p));
+  }
+  return pools;
+}
+
+std::uint64_t DefaultHugepageKb(const Host& host) {
+  auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo", 1 << 16);
+  if (!meminfo) return 0;
+  for (auto line : SplitLines(*meminfo)) {
+    auto words = SplitWords(line);
+    if (words.size() >= 2 && words[0] == "Hugepagesize:") return ToNumber(words[1]);
+  }
+  return 0;
+}
+
+std::vector<std::pair<std::uint64_t, Evidence>> HugetlbfsMounts(
+    const std::vector<MountEntry>& mounts, std::uint64_t default_kb) {
+  std::vector<std::pair<std::uint64_t, Evidence>> out;
+  for (const auto& m : mounts) {
+    if (m.fstype != "hugetlbfs") continue;
+    std::string ps = MountOption(m.options, "pagesize");
+    out.push_back(
+        {ps.empty() ? default_kb : HugepageSizeKb(ps),
+         {"/proc/self/mountinfo", fmt::format("hugetlbfs on {} ({})", m.target, m.options)}});
+  }
+  return out;
+}
+
 std::expected<std::uint64_t, Error> MemTotalKb(const Host& host) {
   auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo", 1 << 16);
   if (!meminfo) return std::unexpected(meminfo.error());

@@ -10,11 +10,13 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/evidence.h"
 #include "core/host.h"
 #include "formats/cmdline.h"
+#include "system/mounts.h"
 
 namespace vmprep {
 
@@ -36,6 +38,20 @@ HugepageRequest ParseHugepageRequest(const Cmdline& cmdline, std::uint64_t defau
 // /usr/lib, /lib, /run and /etc sysctl.d by name (a name in /etc hides the same name
 // further down); the last assignment wins. The value and where it was set.
 std::optional<std::pair<std::uint64_t, Evidence>> SysctlHugepages(const Host& host);
+
+// One huge page pool of the running kernel (/sys/kernel/mm/hugepages/hugepages-<kB>kB).
+struct HugepagePool {
+  std::uint64_t page_kb = 0;
+  std::uint64_t total = 0, free = 0, reserved = 0, surplus = 0;
+  std::string path;  // the sysfs directory, for evidence
+};
+// Every pool, by page size; an error when the kernel has no huge page support.
+std::expected<std::vector<HugepagePool>, Error> ReadHugepagePools(const Host& host);
+// Hugepagesize from /proc/meminfo (the size hugepages= and a bare hugetlbfs use), 0 unknown.
+std::uint64_t DefaultHugepageKb(const Host& host);
+// The page size of each hugetlbfs mount (pagesize=, else the default size), with evidence.
+std::vector<std::pair<std::uint64_t, Evidence>> HugetlbfsMounts(
+    const std::vector<MountEntry>& mounts, std::uint64_t default_kb);
 
 // MemTotal from the runtime root's /proc/meminfo, in kB.
 std::expected<std::uint64_t, Error> MemTotalKb(const Host& host);

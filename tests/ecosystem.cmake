@@ -19,6 +19,10 @@ set_tests_properties(fleet.monitoring PROPERTIES TIMEOUT 300)
 add_test(NAME fleet.ansible-fact
   COMMAND "${_t}/fleet/ansible-fact-test.sh" "${CMAKE_SOURCE_DIR}" "${CMAKE_BINARY_DIR}")
 set_tests_properties(fleet.ansible-fact PROPERTIES TIMEOUT 300)
+# The Cockpit page in headless Chromium through Debian's cockpit-ws (tests/cockpit/page_test.py).
+add_test(NAME cockpit.page
+  COMMAND /usr/bin/python3 "${_t}/cockpit/page_test.py" "${CMAKE_SOURCE_DIR}" "${CMAKE_BINARY_DIR}")
+set_tests_properties(cockpit.page PROPERTIES TIMEOUT 300)
 # The Debian package: built in build/deb-test/deb-build (configured for /usr; a full compile
 # the first time, about 4 minutes on 2 idle cores), installed with apt into a copy of the boot
 # tests' cached chroot (shared with them, hence the lock).

@@ -32,36 +32,20 @@ std::uint64_t ToNumber(std::string_view text) {
   return v;
 }
 
-struct PoolSize {
-  std::uint64_t page_kb = 0;
-  std::uint64_t total = 0, free = 0, reserved = 0, surplus = 0;
-};
-
 // The reserved pools, per page size, with evidence per NUMA node.
 struct Pools {
-  std::vector<PoolSize> sizes;
+  std::vector<HugepagePool> sizes;
   std::vector<Evidence> evidence;
 };
 
-Pools ReadPools(const Host& host, const std::vector<std::string>& dirs) {
+std::expected<Pools, Error> ReadPools(const Host& host) {
+  auto read = ReadHugepagePools(host);
+  if (!read) return std::unexpected(read.error());
   Pools pools;
-  for (const auto& dir : dirs) {
-    if (!dir.starts_with("hugepages-") || !dir.ends_with("kB")) continue;
-    PoolSize p;
-    p.page_kb = ToNumber(std::string_view(dir).substr(10, dir.size() - 12));
-    std::string base = std::string(kSysfs) + "/" + dir;
-    auto read = [&](const char* name) {
-      auto t = host.Read(Root::kRuntime, base + "/" + name, 64);
-      return t ? ToNumber(*t) : 0;
-    };
-    p.total = read("nr_hugepages");
-    p.free = read("free_hugepages");
-    p.reserved = read("resv_hugepages");
-    p.surplus = read("surplus_hugepages");
+  pools.sizes = std::move(*read);
+  for (const auto& p : pools.sizes)
     pools.evidence.push_back(
-        {base, fmt::format("{} pages of {} ({} free)", p.total, HumanKb(p.page_kb), p.free)});
-    pools.sizes.push_back(p);
-  }
+        {p.path, fmt::format("{} pages of {} ({} free)", p.total, HumanKb(p.page_kb), p.free)});
   // Per NUMA node, so a guest pinned to one node can be seen to fit there.
   if (auto nodes = host.List(Root::kRuntime, "/sys/devices/system/node")) {
     for (const auto& node : *nodes) {
@@ -79,17 +63,6 @@ Pools ReadPools(const Host& host, const std::vector<std::string>& dirs) {
     }
   }
   return pools;
-}
-
-// The default huge page size (Hugepagesize: in /proc/meminfo), 0 when unknown.
-std::uint64_t DefaultPageKb(const Host& host) {
-  std::uint64_t default_kb = 0;
-  if (auto meminfo = host.Read(Root::kRuntime, "/proc/meminfo", 1 << 16)) {
-    for (auto line : SplitLines(*meminfo)) {
-      if (line.starts_with("Hugepagesize:")) default_kb = ToNumber(SplitWords(line)[1]);
-    }
-  }
-  return default_kb;
 }
 
 // What the findings are judged from, read once by HugepagesProbe::Run.
@@ -173,10 +146,11 @@ void AddReservedFinding(std::vector<Finding>& out, const HugepageView& v) {
 }
 
 // hugepages.mount when reserved page sizes have no hugetlbfs.
-void AddUnmountedFinding(std::vector<Finding>& out, const std::vector<const PoolSize*>& unmounted) {
+void AddUnmountedFinding(std::vector<Finding>& out,
+                         const std::vector<const HugepagePool*>& unmounted) {
   std::vector<std::string> names;
   for (const auto* p : unmounted) names.push_back(HumanKb(p->page_kb));
-  const PoolSize& first = *unmounted.front();
+  const HugepagePool& first = *unmounted.front();
   const std::string size = first.page_kb == kKbPerGiB ? "1G" : first.page_kb == 2048 ? "2M" : "";
   Finding& f = AddFinding(
       out, "hugepages", "mount", Severity::kWarn,
@@ -198,17 +172,14 @@ void AddMountFinding(std::vector<Finding>& out, const HugepageView& v) {
   std::vector<Evidence> evidence;
   std::vector<std::uint64_t> mounted_sizes;
   if (mounts) {
-    for (const auto& m : *mounts) {
-      if (m.fstype != "hugetlbfs") continue;
-      std::string ps = MountOption(m.options, "pagesize");
-      mounted_sizes.push_back(ps.empty() ? v.default_kb : HugepageSizeKb(ps));
-      evidence.push_back(
-          {"/proc/self/mountinfo", fmt::format("hugetlbfs on {} ({})", m.target, m.options)});
+    for (auto& [kb, seen] : HugetlbfsMounts(*mounts, v.default_kb)) {
+      mounted_sizes.push_back(kb);
+      evidence.push_back(std::move(seen));
     }
   } else {
     evidence.push_back({"/proc/self/mountinfo", mounts.error().message});
   }
-  std::vector<const PoolSize*> unmounted;
+  std::vector<const HugepagePool*> unmounted;
   for (const auto& p : v.pools.sizes) {
     if (p.total == 0) continue;
     if (std::find(mounted_sizes.begin(), mounted_sizes.end(), p.page_kb) == mounted_sizes.end())
@@ -236,16 +207,16 @@ std::string_view HugepagesProbe::Description() const {
 
 std::vector<Finding> HugepagesProbe::Run(const Host& host, const ProbeContext& context) const {
   std::vector<Finding> out;
-  auto sizes = host.List(Root::kRuntime, kSysfs);
-  if (!sizes) {
+  auto read = ReadPools(host);
+  if (!read) {
     Finding& f = AddFinding(out, "hugepages", "reserved", Severity::kSkip,
                             "the kernel has no huge page support (no /sys/kernel/mm/hugepages)");
-    f.evidence.push_back({std::string(kSysfs), sizes.error().message});
+    f.evidence.push_back({std::string(kSysfs), read.error().message});
     return out;
   }
-  const Pools pools = ReadPools(host, *sizes);
+  const Pools& pools = *read;
   const std::uint64_t mem_total_kb = MemTotalKb(host).value_or(0);
-  const std::uint64_t default_kb = DefaultPageKb(host);
+  const std::uint64_t default_kb = DefaultHugepageKb(host);
   const SystemFacts& facts = context.Facts(host);
   const KernelParams& params = facts.Params();
   HugepageRequest boot = ParseHugepageRequest(params.cmdline, default_kb);

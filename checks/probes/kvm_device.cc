@@ -28,16 +28,6 @@ std::string DescribeNode(const Host& host, const FileInfo& info) {
   return fmt::format("{}, mode {:04o}, owner {}, group {}", kind, info.mode, owner, group);
 }
 
-// May `who` open a node with this mode and ownership read-write? (root always may.)
-bool MayReadWrite(const Identity& who, const FileInfo& info) {
-  if (who.uid == 0) return true;
-  if (who.uid == info.uid) return (info.mode & 0600) == 0600;
-  if (std::find(who.gids.begin(), who.gids.end(), info.gid) != who.gids.end()) {
-    return (info.mode & 0060) == 0060;
-  }
-  return (info.mode & 0006) == 0006;
-}
-
 // A captured tree has no device to open, and another user's access cannot be tried:
 // judge from the node's mode and ownership.
 void JudgeFromPermissions(const Host& host, const ProbeContext& context, DeviceResult& result) {

@@ -10,21 +10,12 @@
 #include "system/facts.h"
 #include "system/fixer_ids.h"
 #include "system/modules.h"
+#include "system/net_links.h"
+#include "system/qemu_install.h"
 #include "system/system_info.h"
 
 namespace vmprep {
 namespace {
-
-// Where distributions install OVMF's code image.
-constexpr std::string_view kOvmfPaths[] = {
-    "/usr/share/OVMF/OVMF_CODE_4M.fd",        // Debian 12, Ubuntu 22.04+
-    "/usr/share/OVMF/OVMF_CODE.fd",           // Debian/Ubuntu (older)
-    "/usr/share/edk2/ovmf/OVMF_CODE.fd",      // Fedora
-    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",    // Arch (edk2-ovmf 202202+)
-    "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd",  // Arch (older)
-    "/usr/share/qemu/ovmf-x86_64-code.bin",   // openSUSE
-    "/usr/share/edk2-ovmf/OVMF_CODE.fd",      // Gentoo
-};
 
 constexpr std::string_view kBridgeHelpers[] = {
     "/usr/lib/qemu/qemu-bridge-helper",  // Debian, Ubuntu, Arch
@@ -52,9 +43,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
   // --- qemu.ovmf
   {
     std::vector<Evidence> found;
-    for (auto p : kOvmfPaths) {
-      if (host.Exists(Root::kConfig, p)) found.push_back({std::string(p), "present"});
-    }
+    for (const auto& p : InstalledOvmf(host)) found.push_back({p, "present"});
     if (!found.empty()) {
       Finding& f = AddFinding(out, "qemu", "ovmf", Severity::kPass,
                               "UEFI firmware for guests (OVMF) is installed");
@@ -102,11 +91,7 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
 
     const std::string conf = "/etc/qemu/bridge.conf";
     // The bridges this machine has (/sys/class/net/NAME/bridge).
-    std::vector<std::string> bridges;
-    if (auto nets = host.List(Root::kRuntime, "/sys/class/net")) {
-      for (const auto& n : *nets)
-        if (host.Exists(Root::kRuntime, "/sys/class/net/" + n + "/bridge")) bridges.push_back(n);
-    }
+    std::vector<std::string> bridges = ListBridges(host);
     auto text = host.Read(Root::kConfig, conf, 1 << 16);
     if (!text) {
       Finding& c = AddFinding(out, "qemu", "bridge-conf", Severity::kNote,
@@ -157,6 +142,19 @@ std::vector<Finding> QemuHostProbe::Run(const Host& host, const ProbeContext&) c
           continue;
         c.SetFix(kFixQemuBridge, {"--enable", "bridge=" + b});
         break;
+      }
+      // An allowed bridge that does not exist: a VM that names it cannot start.
+      std::vector<std::string> missing;
+      for (const auto& a : allowed)
+        if (a != "all" && !IsBridge(host, a)) missing.push_back(a);
+      if (!missing.empty() && c.severity == Severity::kPass && c.fixer.empty()) {
+        c.severity = Severity::kNote;
+        c.summary += fmt::format("; {} {} not exist here", Join(missing, ", "),
+                                 missing.size() == 1 ? "does" : "do");
+        c.evidence.push_back(
+            {"/sys/class/net",
+             "bridges: " + (bridges.empty() ? std::string("none") : Join(bridges, ", "))});
+        c.hint = "Create the bridge in the host's network configuration, or remove its allow line.";
       }
     }
   }

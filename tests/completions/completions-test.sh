@@ -58,6 +58,8 @@ roots="--runtime-root $rt --config-root $cf"
 for s in bash zsh fish; do
   check $s "vmcheck --format " text json prometheus nagios
   check $s "vmcheck --only i" iommu isolation
+  check $s "vmcheck gr" groups
+  check $s "vmcheck v" vm
   check $s "vmcheck $roots --accept vhost" vhost_net.module vhost_net.device vhost_net.boot
   check $s "vmcheck $roots --accept qemu." qemu.ovmf qemu.tun
   check $s "vmsetup " plan apply undo history fixers wizard

@@ -85,18 +85,28 @@ def documented_ids():
             continue
         for term in line.split(", "):
             term = term.replace("\\_", "_")
-            m = re.fullmatch(r"\*([a-z0-9_]+\.[A-Za-z0-9_.:-]*)\*(_ADDRESS_)?", term.strip())
+            m = re.fullmatch(r"\*([a-z0-9_]+\.[A-Za-z0-9_.:-]*)\*(_VM_)?(\.?_ADDRESS_)?",
+                             term.strip())
             if m:
-                ids.add(m.group(1) + ("ADDRESS" if m.group(2) else ""))
+                ids.add(m.group(1) + ("VM" if m.group(2) else "") +
+                        ((".ADDRESS" if m.group(2) else "ADDRESS") if m.group(3) else ""))
     return ids
 
 
 ADDRESS = re.compile(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 
 
-def pattern_of(finding_id):
+def pattern_of(finding_id, vm_keys=()):
     m = ADDRESS.search(finding_id)
-    return finding_id[:m.start()] + "ADDRESS" if m else finding_id
+    if m:
+        finding_id = finding_id[:m.start()] + "ADDRESS"
+    # vm.RULE.VM[.ITEM]: the domain's key stands as VM.
+    for key in vm_keys:
+        parts = finding_id.split(".", 2)
+        if parts[0] == "vm" and len(parts) == 3 and (parts[2] == key or
+                                                     parts[2].startswith(key + ".")):
+            return "vm.%s.VM%s" % (parts[1], parts[2][len(key):])
+    return finding_id
 
 
 DOCUMENTED = documented_ids()
@@ -178,6 +188,32 @@ with tempfile.TemporaryDirectory() as tmp:
         validate(history, "vmprep.history-1.schema.json", "vmsetup history --json")
         if len(history) != 1 or history[0]["state"] != "undone":
             fail("history after apply and undo: %s" % history)
+
+# vmcheck vm on every domain of tests/corpus/libvirt, judged against one captured machine:
+# the document validates, every vm.* id is documented with its domain's key as VM.
+corpus = os.path.join(SRC, "tests", "corpus", "libvirt")
+domains = sorted(os.path.join(corpus, n) for n in os.listdir(corpus) if n.endswith(".xml"))
+vm_ids = set()
+with tempfile.TemporaryDirectory() as tmp:
+    with tarfile.open(os.path.join(SRC, "tests", "sysroots", "vfio-bound.tar.xz")) as t:
+        t.extractall(tmp)
+    roots = ["--runtime-root", os.path.join(tmp, "runtime"),
+             "--config-root", os.path.join(tmp, "config")]
+    report = run([VMCHECK, "vm", "--json"] + domains + roots)
+    if report is not None:
+        validate(report, "vmprep.report-1.schema.json", "vmcheck vm --json on the corpus")
+        keys = sorted((vm["key"] for vm in report["vms"]), key=len, reverse=True)
+        if len(report["vms"]) != len(domains):
+            fail("vmcheck vm: %d domains given, %d in 'vms'" % (len(domains), len(report["vms"])))
+        for finding in report["findings"]:
+            vm_ids.add(finding["id"])
+            if finding["check"] != "vm":
+                fail("vmcheck vm reported a finding of check %s" % finding["check"])
+            if pattern_of(finding["id"], keys) not in DOCUMENTED:
+                fail("vmcheck vm: finding id %s is not documented in vmprep-report.5.scd (as %s)"
+                     % (finding["id"], pattern_of(finding["id"], keys)))
+if len({pattern_of(i, keys) for i in vm_ids}) < 10:
+    fail("vmcheck vm on the corpus gave only these ids: %s" % sorted(vm_ids))
 
 # The Ansible fact prints the report itself.
 fact = run(["sh", os.path.join(BUILD, "ansible", "vmprep.fact")], codes=(0,),

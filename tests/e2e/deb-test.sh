@@ -104,7 +104,8 @@ for f in /usr/bin/vmcheck /usr/sbin/vmsetup \
   /usr/lib/initcpio/install/vmprep-vfio /usr/lib/initcpio/hooks/vmprep-vfio /usr/lib/vmprep/vfio-bind.sh \
   /usr/lib/systemd/system/vmcheck-boot.service /usr/lib/systemd/system/vmcheck-metrics.timer \
   /usr/libexec/vmprep/vmcheck-boot /usr/share/vmprep/schema/vmprep.report-1.schema.json \
-  /usr/lib/vmprep/ansible/vmprep.fact /usr/share/doc/vmprep/copyright; do
+  /usr/lib/vmprep/ansible/vmprep.fact /usr/share/doc/vmprep/copyright \
+  /usr/share/cockpit/vmprep/manifest.json /usr/share/cockpit/vmprep/vmprep.js; do
   grep -qx "$f" "$work/files" || fail "$f is not in the package"
   [ -f "$root$f" ] || fail "$f not installed"
 done

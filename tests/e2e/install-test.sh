@@ -21,6 +21,7 @@ for f in "$prefix/bin/vmcheck" "$prefix/sbin/vmsetup" /usr/lib/vmprep/vfio-bind.
   "$prefix/share/zsh/vendor-completions/_vmcheck" "$prefix/share/zsh/vendor-completions/_vmsetup" \
   "$prefix/share/fish/vendor_completions.d/vmcheck.fish" "$prefix/share/fish/vendor_completions.d/vmsetup.fish" \
   "$prefix/share/vmprep/schema/vmprep.report-1.schema.json" "$prefix/lib/vmprep/ansible/vmprep.fact" \
+  "$prefix/share/cockpit/vmprep/manifest.json" "$prefix/share/cockpit/vmprep/vmprep.js" \
   "$prefix/share/doc/vmprep/README.md"; do
   [ -f "$root$f" ] || { echo "not installed: $f"; status=1; }
 done
