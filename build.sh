@@ -2,6 +2,7 @@
 # vmprep's one entry point for people and CI (run as root on Debian 12).
 #   ./build.sh vmcheck [ARGS...]   install what is missing, build, run vmcheck on this host
 #   ./build.sh test                install what is missing, build, run the whole test suite
+#   ./build.sh iso                 install what is missing, build, make build/iso/vmprep-live.iso
 #   ./build.sh deb [DIR]           install what is missing, build the Debian package in DIR
 #                                  (default build-deb; configured with prefix /usr)
 set -eu
@@ -12,11 +13,14 @@ BUILD_DEPS="build-essential cmake ninja-build pkg-config ccache libcdk5-dev libn
   libkmod-dev libpci-dev pci.ids libmount-dev libblkid-dev zlib1g-dev libzstd-dev liblzma-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev scdoc nettle-dev
   libxml2-dev"
+# The live ISO (iso/build-iso.sh): GRUB for BIOS and UEFI, the ISO tools, the live userland.
+ISO_DEPS="grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools dosfstools busybox-static
+  kmod cpio zstd pci.ids file"
 TEST_DEPS="kmod shellcheck clang-format python3 tmux xz-utils pciutils bsdutils qemu-system-x86
   busybox-static zstd cpio e2fsprogs debootstrap jq systemd patch python3-yaml
   man-db bash-completion zsh fish prometheus python3-prometheus-client python3-jsonschema
   ansible-core dpkg-dev file cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver
-  python3-selenium"
+  python3-selenium $ISO_DEPS ovmf fdisk"
 
 install_missing() {
   missing=""
@@ -73,13 +77,20 @@ case "$cmd" in
     cd build
     exec ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 1800
     ;;
+  iso)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_DEPS $ISO_DEPS
+    build
+    mkdir -p build/iso
+    exec sh iso/build-iso.sh build build/iso/vmprep-live.iso
+    ;;
   deb)
     # shellcheck disable=SC2086
     install_missing $BUILD_DEPS dpkg-dev file
     build_deb "${1:-build-deb}"
     ;;
   *)
-    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test | ./build.sh deb [DIR]" >&2
+    echo "usage: ./build.sh vmcheck [ARGS...] | ./build.sh test | ./build.sh iso | ./build.sh deb [DIR]" >&2
     exit 2
     ;;
 esac

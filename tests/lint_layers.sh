@@ -1,11 +1,11 @@
 #!/bin/sh
-# Dependencies point one way: core <- formats <- system <- {checks, fixers} <- wizard.
+# Dependencies point one way: core <- formats <- system <- {checks, fixers} <- {wizard, iso}.
 # Each folder may include only its own headers and those of the layers below it; iso/ holds
-# no C++ of its own. A main (*_main.cc) sits above every layer. The wizard holds no rule of
-# its own: besides its own headers it may include only the session API, the findings and
-# probes, and the device-selection facts (the list below), and of the system's headers only
-# CDK, curses, fmt and the C++ library. Fails naming the file, the line and the include that
-# breaks the rule.
+# vmprep-live, the live ISO's helper, on the session API. A main (*_main.cc) sits above every
+# layer. The wizard holds no rule of its own: besides its own headers it may include only the
+# session API, the findings and probes, and the device-selection facts (the list below), and
+# of the system's headers only CDK, curses, fmt and the C++ library. Fails naming the file,
+# the line and the include that breaks the rule.
 set -eu
 if [ "${1:-}" = --self-test ]; then
   # The lint must catch an upward include (a system/ header that includes checks/), and a
@@ -34,6 +34,7 @@ allowed() {
     checks) echo "core formats system checks" ;;
     fixers) echo "core formats system fixers" ;;
     wizard) echo "core checks fixers system wizard" ;;
+    iso) echo "core formats system checks fixers iso" ;;
   esac
 }
 # The headers the wizard may use: the session API, findings and probes, device selection.
@@ -47,7 +48,7 @@ wizard_may() {
 }
 fail="${TMPDIR:-/tmp}/lint_layers.$$"
 : >"$fail"
-for layer in core formats system checks fixers wizard; do
+for layer in core formats system checks fixers wizard iso; do
   [ -d "$layer" ] || continue
   ok=$(allowed "$layer")
   for f in $(find "$layer" \( -name '*.cc' -o -name '*.h' \) ! -name '*_main.cc' | sort); do

@@ -22,7 +22,8 @@ modprobe e1000e 2>/dev/null
     echo "VMPREP-E2E device ${d##*/} driver=$drv"
   done
   echo "VMPREP-E2E kernel log"
-  dmesg
+  # Through a pipe: util-linux's dmesg colours its output when it writes to a terminal.
+  dmesg | while IFS= read -r line; do echo "$line"; done
   echo "VMPREP-E2E done"
 } >/dev/ttyS1
 # Closing ttyS1 above waited until the UART had sent everything; the console copy is for

@@ -2,13 +2,20 @@
 # Build (once) a minimal Debian chroot that holds the real initramfs-tools and dracut, so the
 # boot tests run the real generators without installing dracut on the host (it would replace
 # the host's initramfs-tools). dracut-core and initramfs-tools can live side by side.
-# Usage: tests/e2e/make-chroot.sh   -> prints the chroot directory.
+# Usage: tests/e2e/make-chroot.sh [hooks|installed]   -> prints the chroot directory.
+#   hooks      (default) initramfs-tools and dracut side by side, for the hook boot tests
+#   installed  what an installed Debian system boots with: initramfs-tools and GRUB's
+#              update-grub (no boot loader is written anywhere), for the live ISO's tests
 # Cached under $VMPREP_CACHE (default /var/cache/vmprep-tests), keyed by suite, mirror,
 # package list and this script, so a warm run does nothing.
 set -eu
 cache=${VMPREP_CACHE:-/var/cache/vmprep-tests}
 suite=bookworm
-packages=initramfs-tools,dracut-core,busybox,zstd
+case ${1:-hooks} in
+  hooks) packages=initramfs-tools,dracut-core,busybox,zstd ;;
+  installed) packages=initramfs-tools,busybox,zstd,grub2-common,grub-pc-bin ;;
+  *) echo "make-chroot: unknown variant '$1' (hooks or installed)" >&2; exit 2 ;;
+esac
 # Use the Debian mirror apt on this machine is configured with.
 mirror=${VMPREP_MIRROR:-}
 if [ -z "$mirror" ]; then
