@@ -40,6 +40,7 @@ struct FixerOptions {
   };
   std::optional<NetBridge> net_bridge;
   std::string access_user;  // may open /dev/kvm and /dev/vfio/N (group membership, udev rule)
+  bool libvirt = false;     // enable libvirt's daemons (libvirtd.service and its sockets)
   // --allow-network-change: the net-bridge plan may be applied (else it is shown only).
   bool allow_network_change = false;
 };

@@ -52,6 +52,8 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
     options->vhost_net = true;
   } else if (!has_value && key == "xorg") {
     options->xorg = true;
+  } else if (!has_value && key == "libvirt") {
+    options->libvirt = true;
   } else if (key == "hugepages" && has_value) {
     auto colon = value.find(':');
     std::string size = colon == std::string::npos ? "" : Lower(value.substr(0, colon));
@@ -103,7 +105,7 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
     return std::unexpected(
         ArgumentError(fmt::format("--enable: unknown item '{}' (known: iommu, iommu-pt, vfio, "
                                   "vhost_net, hugepages=SIZE:COUNT, xorg, bridge=NAME[:IFACE], "
-                                  "qemu-user=NAME, access=NAME)",
+                                  "qemu-user=NAME, access=NAME, libvirt)",
                                   item)));
   }
   return {};
@@ -239,7 +241,7 @@ bool RunActions(const Host& host, const std::vector<PostAction>& actions,
 bool Request::empty() const {
   const FixerOptions& o = options;
   return !o.iommu && !o.vfio && !o.vhost_net && !o.hugepages && !o.xorg && o.bridges.empty() &&
-         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty();
+         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty() && !o.libvirt;
 }
 
 bool SessionPlan::NothingToDo() const {

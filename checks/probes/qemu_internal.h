@@ -10,6 +10,7 @@
 
 namespace vmprep::qemu_internal {
 
+void AddSystemFinding(std::vector<Finding>& out, const Host& host);
 void AddOvmfFinding(std::vector<Finding>& out, const Host& host);
 void AddTunFinding(std::vector<Finding>& out, const Host& host);
 // qemu.bridge-helper and qemu.bridge-conf: only where the helper is installed.
