@@ -429,6 +429,25 @@ SessionResult Undo(const Host& host, std::string_view id, const ApplyOptions& op
   return result;
 }
 
+int ExitStatus(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kNothingToDo:
+    case Outcome::kDone:
+      return 0;
+    case Outcome::kRefused:
+      return 1;
+    case Outcome::kFailed:
+      return 2;
+    case Outcome::kCannotRun:
+      return 3;
+    case Outcome::kDeclined:
+      return 4;
+    case Outcome::kActionFailed:
+      return 5;
+  }
+  return 3;
+}
+
 std::expected<std::vector<TransactionRecord>, Error> History(const Host& host,
                                                              const ProgressFn& progress) {
   ReportRecovery(RecoverInterrupted(host), progress);
