@@ -19,6 +19,7 @@
 
 #include "fixers/initramfs.h"
 #include "fixers/vfio_bind.h"
+#include "formats/cmdline.h"
 #include "formats/modprobe_conf.h"
 #include "system/modules.h"
 #include "system/vfio_config.h"
@@ -61,7 +62,7 @@ class ModprobePlan {
       target = winner;
     } else if (!winner.empty()) {
       // A package file sets ids: ours must repeat them, and kmod must read ours after it.
-      items = SplitList(*parsed_.at(winner).Param("vfio_pci", "ids"));
+      items = SplitCommaList(*parsed_.at(winner).Param("vfio_pci", "ids"));
       for (const auto& id : ids)
         if (std::find(items.begin(), items.end(), id) == items.end()) items.push_back(id);
       auto base = [](std::string_view s) { return s.substr(s.rfind('/') + 1); };
@@ -125,18 +126,6 @@ class ModprobePlan {
   }
 
  private:
-  static std::vector<std::string> SplitList(const std::string& list) {
-    std::vector<std::string> items;
-    size_t p = 0;
-    while (p <= list.size()) {
-      size_t c = list.find(',', p);
-      if (c == std::string::npos) c = list.size();
-      if (c > p) items.push_back(list.substr(p, c - p));
-      p = c + 1;
-    }
-    return items;
-  }
-
   // The file at `path` as edited so far (ours is created when missing).
   std::expected<Pending*, Error> Get(const std::string& path) {
     for (auto& p : pending_)
