@@ -26,7 +26,7 @@ int CannotRun(const std::string& message) {
 
 namespace {
 
-void PrintRefusals(const vmprep::SessionPlan& plan) {
+void PrintRefusals(const SessionPlan& plan) {
   for (const auto& r : plan.refusals) {
     std::fprintf(stderr, "vmsetup: %s refused: %s\n", r.fixer.c_str(), r.error.ToString().c_str());
   }
@@ -37,19 +37,19 @@ nlohmann::ordered_json SortedKeys(const nlohmann::ordered_json& j) {
   return nlohmann::ordered_json(nlohmann::json(j));
 }
 
-void PrintPlanText(const vmprep::SessionPlan& plan) {
-  std::string out = vmprep::PlanText(plan);
+void PrintPlanText(const SessionPlan& plan) {
+  std::string out = PlanText(plan);
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
-void PrintPlanJson(const vmprep::SessionPlan& plan) {
-  std::string text = SortedKeys(vmprep::PlanJson(plan)).dump(2) + "\n";
+void PrintPlanJson(const SessionPlan& plan) {
+  std::string text = SortedKeys(PlanJson(plan)).dump(2) + "\n";
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 // Prints what an apply or undo does as it happens (warnings and recoveries to stderr).
-void PrintProgressTo(std::FILE* out, const vmprep::ProgressEvent& e) {
-  using Kind = vmprep::ProgressEvent::Kind;
+void PrintProgressTo(std::FILE* out, const ProgressEvent& e) {
+  using Kind = ProgressEvent::Kind;
   switch (e.kind) {
     case Kind::kPlanned:
     case Kind::kApplied:
@@ -77,23 +77,23 @@ void PrintProgressTo(std::FILE* out, const vmprep::ProgressEvent& e) {
   std::fflush(out);
 }
 
-void PrintProgress(const vmprep::ProgressEvent& e) { PrintProgressTo(stdout, e); }
+void PrintProgress(const ProgressEvent& e) { PrintProgressTo(stdout, e); }
 
 bool Confirm() {
   std::printf("Apply these changes? [y/N] ");
   std::fflush(stdout);
   char buf[64] = {};
   if (std::fgets(buf, sizeof buf, stdin) == nullptr) return false;
-  std::string answer(vmprep::Trim(buf));
+  std::string answer(Trim(buf));
   return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES" || answer == "Yes";
 }
 
-void PrintErrors(const vmprep::SessionResult& r, std::string_view what) {
+void PrintErrors(const SessionResult& r, std::string_view what) {
   for (const auto& e : r.errors) {
     std::fprintf(stderr, "vmsetup: %.*s%s\n", static_cast<int>(what.size()), what.data(),
                  e.ToString().c_str());
   }
-  if (r.outcome == vmprep::Outcome::kActionFailed)
+  if (r.outcome == Outcome::kActionFailed)
     std::fprintf(stderr, "vmsetup: the files are written; run the failed command(s) by hand\n");
 }
 
@@ -102,8 +102,8 @@ void PrintErrors(const vmprep::SessionResult& r, std::string_view what) {
 // `changed` tells "applied" from "nothing to do" (both exit 0). Progress goes to stderr.
 struct JsonActions {
   nlohmann::json list = nlohmann::json::array();
-  void Record(const vmprep::ProgressEvent& e) {
-    using Kind = vmprep::ProgressEvent::Kind;
+  void Record(const ProgressEvent& e) {
+    using Kind = ProgressEvent::Kind;
     if (e.kind == Kind::kActionFinished || e.kind == Kind::kActionSkipped) {
       list.push_back({{"command", e.text},
                       {"result", e.kind == Kind::kActionSkipped ? "skipped"
@@ -113,17 +113,17 @@ struct JsonActions {
   }
 };
 
-void PrintProgressToStderr(const vmprep::ProgressEvent& e) { PrintProgressTo(stderr, e); }
+void PrintProgressToStderr(const ProgressEvent& e) { PrintProgressTo(stderr, e); }
 
-int PrintResultJson(std::string_view command, const vmprep::SessionResult& r,
-                    const JsonActions& ran, int code, const std::string& error = "") {
+int PrintResultJson(std::string_view command, const SessionResult& r, const JsonActions& ran,
+                    int code, const std::string& error = "") {
   using Json = nlohmann::ordered_json;
   std::string errors = error;
   for (const auto& e : r.errors) errors += (errors.empty() ? "" : "; ") + e.ToString();
   // Each planned post-action with what became of it (matched by its command line).
   Json actions = Json::array();
   for (const auto& a : r.plan.edits.actions) {
-    std::string shown = vmprep::FormatArgv(a.argv), result = "not run";
+    std::string shown = FormatArgv(a.argv), result = "not run";
     for (const auto& x : ran.list) {
       if (x["command"] == shown) result = x["result"];
     }
@@ -135,7 +135,7 @@ int PrintResultJson(std::string_view command, const vmprep::SessionResult& r,
           Json{{"argv", Json::array({x["command"]})}, {"why", ""}, {"result", x["result"]}});
     }
   }
-  bool changed = r.outcome != vmprep::Outcome::kNothingToDo && !r.record.id.empty();
+  bool changed = r.outcome != Outcome::kNothingToDo && !r.record.id.empty();
   Json doc{{"schema", "vmprep.apply/1"},
            {"command", command},
            {"changed", changed},
@@ -152,22 +152,21 @@ int PrintResultJson(std::string_view command, const vmprep::SessionResult& r,
 }
 
 // apply --json: asks nothing (--yes is required), prints one vmprep.apply/1 document.
-int RunApplyJson(const vmprep::Host& host, const vmprep::Request& request, bool yes,
-                 bool regenerate) {
+int RunApplyJson(const Host& host, const Request& request, bool yes, bool regenerate) {
   if (!yes) {
     std::string message = "apply --json does not ask: pass --yes as well";
     std::fprintf(stderr, "vmsetup: %s\n", message.c_str());
     return PrintResultJson("apply", {}, {}, kExitCannotRun, message);
   }
   JsonActions ran;
-  auto r = vmprep::Apply(host, request,
-                         {.regenerate = regenerate,
-                          .confirm = [](const vmprep::SessionPlan&) { return true; },
-                          .progress =
-                              [&](const auto& e) {
-                                PrintProgressToStderr(e);
-                                ran.Record(e);
-                              }});
+  auto r = Apply(host, request,
+                 {.regenerate = regenerate,
+                  .confirm = [](const SessionPlan&) { return true; },
+                  .progress =
+                      [&](const auto& e) {
+                        PrintProgressToStderr(e);
+                        ran.Record(e);
+                      }});
   PrintRefusals(r.plan);
   PrintErrors(r, "");
   return PrintResultJson("apply", r, ran, ExitStatus(r.outcome));
@@ -175,8 +174,8 @@ int RunApplyJson(const vmprep::Host& host, const vmprep::Request& request, bool 
 
 }  // namespace
 
-int RunHistory(const vmprep::Host& host, bool json) {
-  auto list = vmprep::History(host, PrintProgress);
+int RunHistory(const Host& host, bool json) {
+  auto list = History(host, PrintProgress);
   if (!list) return CannotRun(list.error().ToString());
   if (json) {
     nlohmann::json doc = nlohmann::json::array();
@@ -198,25 +197,25 @@ int RunHistory(const vmprep::Host& host, bool json) {
       std::printf("%s  corrupt: %s\n", r.id.c_str(), r.problem.c_str());
       continue;
     }
-    std::string fixers = vmprep::Join(r.fixers, ","), files = vmprep::Join(r.files, " ");
+    std::string fixers = Join(r.fixers, ","), files = Join(r.files, " ");
     std::printf("%s  %s  %-11s %s  %s\n", r.id.c_str(), r.created.substr(0, 19).c_str(),
                 r.state.c_str(), fixers.c_str(), files.c_str());
   }
   return kExitOk;
 }
 
-int RunUndo(const vmprep::Host& host, const std::string& id, bool regenerate, bool json) {
+int RunUndo(const Host& host, const std::string& id, bool regenerate, bool json) {
   if (json) {
     JsonActions ran;
-    auto r = vmprep::Undo(host, id, {.regenerate = regenerate, .progress = [&](const auto& e) {
-                                       PrintProgressToStderr(e);
-                                       ran.Record(e);
-                                     }});
+    auto r = Undo(host, id, {.regenerate = regenerate, .progress = [&](const auto& e) {
+                               PrintProgressToStderr(e);
+                               ran.Record(e);
+                             }});
     PrintErrors(r, "");
     return PrintResultJson("undo", r, ran, ExitStatus(r.outcome));
   }
-  auto r = vmprep::Undo(host, id, {.regenerate = regenerate, .progress = PrintProgress});
-  if (r.outcome == vmprep::Outcome::kNothingToDo) {
+  auto r = Undo(host, id, {.regenerate = regenerate, .progress = PrintProgress});
+  if (r.outcome == Outcome::kNothingToDo) {
     std::printf("Nothing to undo.\n");
     return kExitOk;
   }
@@ -228,34 +227,33 @@ int RunUndo(const vmprep::Host& host, const std::string& id, bool regenerate, bo
   return ExitStatus(r.outcome);
 }
 
-int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes, bool regenerate,
-             bool json) {
+int RunApply(const Host& host, const Request& request, bool yes, bool regenerate, bool json) {
   if (json) return RunApplyJson(host, request, yes, regenerate);
   if (!yes && ::isatty(STDIN_FILENO) != 1) {
     return CannotRun("no terminal to confirm on; pass --yes to apply from a script");
   }
-  auto confirm = [&](const vmprep::SessionPlan& plan) {
+  auto confirm = [&](const SessionPlan& plan) {
     PrintPlanText(plan);
     return yes || Confirm();
   };
-  auto r = vmprep::Apply(host, request,
-                         {.regenerate = regenerate, .confirm = confirm, .progress = PrintProgress});
+  auto r = Apply(host, request,
+                 {.regenerate = regenerate, .confirm = confirm, .progress = PrintProgress});
   switch (r.outcome) {
-    case vmprep::Outcome::kRefused:
+    case Outcome::kRefused:
       // A fixer refused to plan (the plan says which), or apply refused what it found.
       if (r.errors.empty()) PrintPlanText(r.plan);
       PrintRefusals(r.plan);
       PrintErrors(r, "refused: ");
       std::fprintf(stderr, "vmsetup: nothing applied\n");
       break;
-    case vmprep::Outcome::kNothingToDo:
+    case Outcome::kNothingToDo:
       PrintPlanText(r.plan);
       std::printf("Nothing to do: this system already has what was asked.\n");
       break;
-    case vmprep::Outcome::kDeclined:
+    case Outcome::kDeclined:
       std::printf("Nothing applied.\n");
       break;
-    case vmprep::Outcome::kFailed:
+    case Outcome::kFailed:
       PrintErrors(r, "apply failed: ");
       break;
     default:
@@ -270,8 +268,8 @@ int RunApply(const vmprep::Host& host, const vmprep::Request& request, bool yes,
   return ExitStatus(r.outcome);
 }
 
-int RunPlan(const vmprep::Host& host, const vmprep::Request& request, bool json) {
-  vmprep::SessionPlan plan = vmprep::MakePlan(host, request, PrintProgress);
+int RunPlan(const Host& host, const Request& request, bool json) {
+  SessionPlan plan = MakePlan(host, request, PrintProgress);
   if (json) {
     PrintPlanJson(plan);
   } else {
