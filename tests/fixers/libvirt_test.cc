@@ -45,11 +45,18 @@ std::vector<std::string> Links(const EditSet& set) {
   return out;
 }
 
-TEST(LibvirtFixer, MakesTheLinksSystemctlEnableMakesAndUndoesThem) {
-  Machine m("kvm-svm");
-  ASSERT_TRUE(m.ok());
-  InstallLibvirt(m);
+// A captured runtime with Debian 12's libvirt unit files installed in its config root.
+class LibvirtTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(m.ok());
+    InstallLibvirt(m);
+  }
+  Machine m{"kvm-svm"};
   Host host = m.OpenHost();
+};
+
+TEST_F(LibvirtTree, MakesTheLinksSystemctlEnableMakesAndUndoesThem) {
   std::vector<Finding> keep;
   const Finding* before = LibvirtFinding(host, keep);
   ASSERT_NE(before, nullptr);
@@ -114,11 +121,7 @@ FileEdit Link(std::string path, std::string target) {
   return e;
 }
 
-TEST(TransactionLinks, TheTargetMustBeAFileInsideTheRootAndNothingMayStandInTheWay) {
-  Machine m("kvm-svm");
-  ASSERT_TRUE(m.ok());
-  InstallLibvirt(m);
-  Host host = m.OpenHost();
+TEST_F(LibvirtTree, ALinksTargetMustBeAFileInsideTheRootAndNothingMayStandInTheWay) {
   const std::string at = std::string(kWants) + "/libvirtd.socket";
   for (const char* bad : {"/lib/systemd/system/nothing.socket", "../../../etc/passwd",
                           "/lib/systemd/../systemd/system/libvirtd.socket", "/lib/systemd"}) {
@@ -139,11 +142,7 @@ TEST(TransactionLinks, TheTargetMustBeAFileInsideTheRootAndNothingMayStandInTheW
   EXPECT_EQ(m.Get(at), "a file\n");
 }
 
-TEST(TransactionLinks, AFailureHalfWayRemovesTheLinksMadeSoFar) {
-  Machine m("kvm-svm");
-  ASSERT_TRUE(m.ok());
-  InstallLibvirt(m);
-  Host host = m.OpenHost();
+TEST_F(LibvirtTree, AFailureHalfWayRemovesTheLinksMadeSoFar) {
   EditSet set;
   for (const char* unit : {"virtlockd.socket", "virtlogd.socket", "libvirtd.socket"})
     set.edits.push_back(
