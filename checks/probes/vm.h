@@ -66,8 +66,8 @@ void JudgeAddresses(const VmSubject& vm, std::vector<Finding>& out);  // vm.addr
 void JudgeBridges(const VmSubject& vm, std::vector<Finding>& out);    // vm.bridge
 void JudgeNetworks(const VmSubject& vm, std::vector<Finding>& out);   // vm.network
 void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out);      // vm.audio
-void JudgeLookingGlass(const VmSubject& vm,
-                       std::vector<Finding>& out);  // vm.shmem, vm.looking-glass
+// vm.shmem, vm.looking-glass, vm.kvmfr-acl
+void JudgeLookingGlass(const VmSubject& vm, std::vector<Finding>& out);
 // vm.shmem: a Looking Glass buffer of `bytes` (declared at `line`) against the resolutions.
 void JudgeLookingGlassSize(const VmSubject& vm, std::uint64_t bytes, int line,
                            std::vector<Finding>& out);
