@@ -9,7 +9,7 @@ umask 022
 # shellcheck source=tests/qemu/guest.sh
 . /lib/vmq-guest.sh
 # Written per machine by capture.sh: ROOT_MODULES LOAD_MODULES TRY_MODULES BIND_VFIO
-# HUGETLBFS KVM_GID ROUTE_NIC.
+# HUGETLBFS KVM_GID ROUTE_NIC USB_DEVICES.
 # shellcheck source=/dev/null
 . /etc/vmcap.conf
 
@@ -43,6 +43,21 @@ if [ -n "$BIND_VFIO" ]; then
     echo vfio-pci >"/sys/bus/pci/devices/$bdf/driver_override"
     [ -e "/sys/bus/pci/devices/$bdf/driver" ] && echo "$bdf" >"/sys/bus/pci/devices/$bdf/driver/unbind"
     echo "$bdf" >/sys/bus/pci/drivers_probe
+  done
+fi
+# USB enumerates after the controller's driver loads: wait for the devices QEMU attached.
+usb_count() { # devices (not root hubs "usbN", not interfaces "1-1:1.0")
+  n=0
+  for u in /sys/bus/usb/devices/*-*; do
+    case ${u##*/} in *:*) ;; *) [ -e "$u" ] && n=$((n + 1)) ;; esac
+  done
+  echo "$n"
+}
+if [ -n "$USB_DEVICES" ]; then
+  i=0
+  while [ "$(usb_count)" -lt "$USB_DEVICES" ] && [ $i -lt 200 ]; do
+    sleep 0.1
+    i=$((i + 1))
   done
 fi
 # Debian 12's udev rule (50-udev-default.rules: KERNEL=="kvm", GROUP="kvm", MODE="0660");
@@ -156,6 +171,18 @@ for drv in /sys/bus/pci/drivers/*; do
   done
 done
 cpr /sys/bus/pci/slots
+
+# USB: every entry of /sys/bus/usb/devices (root hubs, devices, interfaces) and the
+# attributes that identify a device, as libvirt matches a <hostdev type='usb'>.
+usb_attrs="idVendor idProduct bcdDevice busnum devnum devpath speed product manufacturer serial
+  bDeviceClass bNumInterfaces bInterfaceClass bInterfaceNumber modalias uevent"
+for l in /sys/bus/usb/devices/*; do
+  cpl "$l"
+  d=$(readlink -f "$l")
+  mkdir -p "$S$d"
+  for a in $usb_attrs; do cpf "$d/$a"; done
+  cpld "$d/driver"
+done
 
 # IOMMU
 cpr /sys/kernel/iommu_groups
