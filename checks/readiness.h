@@ -30,6 +30,8 @@ struct Readiness {
 };
 
 // Judges `findings` (one RunProbes run on `host`) and reads the config root's expected.json.
+// No drift is judged when the config root is another system than the running one
+// (Host::config_is_foreign: the live ISO fixing an installed system).
 Readiness JudgeReadiness(const Host& host, const std::vector<Finding>& findings);
 
 }  // namespace vmprep

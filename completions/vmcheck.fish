@@ -1,39 +1,6 @@
 # fish completion for vmcheck (vmprep): options, check names, finding ids, PCI addresses.
 
-# The root options typed so far, one per line, to pass on to vmcheck.
-function __vmprep_typed_roots
-    set -l tokens (commandline -opc)
-    set -l i 2
-    while test $i -le (count $tokens)
-        switch $tokens[$i]
-            case --root --runtime-root --config-root
-                echo $tokens[$i]
-                set i (math $i + 1)
-                test $i -le (count $tokens); and echo $tokens[$i]
-            case '--root=*' '--runtime-root=*' '--config-root=*'
-                echo $tokens[$i]
-        end
-        set i (math $i + 1)
-    end
-end
-
-function __vmprep_pci_addresses
-    set -l runtime /
-    set -l roots (__vmprep_typed_roots)
-    set -l i 1
-    while test $i -le (count $roots)
-        switch $roots[$i]
-            case --root --runtime-root
-                set runtime $roots[(math $i + 1)]
-            case '--root=*' '--runtime-root=*'
-                set runtime (string replace -r '^[^=]*=' '' -- $roots[$i])
-        end
-        set i (math $i + 1)
-    end
-    for d in (string trim -r -c / -- $runtime)/sys/bus/pci/devices/*
-        basename $d
-    end
-end
+# __vmprep_typed_roots and __vmprep_pci_addresses are autoloaded from vendor_functions.d.
 
 function __vmcheck_finding_ids
     vmcheck (__vmprep_typed_roots) --json 2>/dev/null | string replace -rf '^ *"id": "([^"]*)",?$' '$1'

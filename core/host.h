@@ -111,6 +111,10 @@ class Host {
   // True when the runtime root is the real "/" of this machine: device nodes may be opened
   // and ioctls run. False for a captured tree, where probes judge from files alone.
   bool live_runtime() const { return live_runtime_; }
+  // True when this machine's live runtime looks at another system's configuration (the live
+  // ISO with an installed system's root as the config root): the running kernel, its devices
+  // and its boot time say nothing about how that system boots.
+  bool config_is_foreign() const { return live_runtime_ && root_path(Root::kConfig) != "/"; }
   const std::string& root_path(Root root) const;
 
   // Reads a whole regular file (at most `max_bytes`; larger files are an error, not

@@ -42,6 +42,9 @@ install(FILES "${_comp}/_vmcheck" "${_comp}/_vmsetup"
   DESTINATION "${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions" COMPONENT runtime)
 install(FILES "${_comp}/vmcheck.fish" "${_comp}/vmsetup.fish"
   DESTINATION "${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d" COMPONENT runtime)
+install(FILES "${_comp}/fish-functions/__vmprep_typed_roots.fish"
+  "${_comp}/fish-functions/__vmprep_pci_addresses.fish"
+  DESTINATION "${CMAKE_INSTALL_DATADIR}/fish/vendor_functions.d" COMPONENT runtime)
 
 # The Ansible local fact (to link into /etc/ansible/facts.d on managed hosts).
 set(VMPREP_FACT "${CMAKE_BINARY_DIR}/ansible/vmprep.fact")

@@ -142,8 +142,7 @@ ModuleIndex::ModuleIndex(const Host& host) : host_(host) {
   // A system without the running kernel's modules is then asked about its own kernel. (A
   // captured tree, or a host whose running kernel's modules were removed by an upgrade, keeps
   // the running kernel: its loaded state is still true.)
-  const bool foreign = host.live_runtime() && host.root_path(Root::kConfig) != "/";
-  if (modules_dir_.empty() && foreign) {
+  if (modules_dir_.empty() && host.config_is_foreign()) {
     if (std::string installed = NewestInstalledKernel(host); !installed.empty()) {
       release_ = installed;
       running_ = false;

@@ -76,5 +76,24 @@ TEST(Readiness, DriftIsWhatTheExpectedStateListsAndDoesNotPass) {
   EXPECT_TRUE(j.readiness.drift.empty());
 }
 
+// The live ISO's kernel judged against an installed system's expected state: its findings are
+// the ISO's, not what that system's kernel shows after its reboot, so nothing drifts. The same
+// expected state with the same findings on a host that runs its own configuration does drift.
+TEST(Readiness, NoDriftWhenTheConfigRootIsAnotherSystem) {
+  const auto installed = testing::FreshTempDir("readiness-installed");
+  testing::Spill(installed / "var/lib/vmprep/expected.json",
+                 R"({"schema": "vmprep.expected/1", "pass": ["vfio.binding.0000:02:00.0"]})");
+  std::vector<Finding> findings;
+  auto live = Host::Open("/", installed.string());
+  ASSERT_TRUE(live.has_value());
+  ASSERT_TRUE(live->config_is_foreign());
+  EXPECT_TRUE(JudgeReadiness(*live, findings).drift.empty());
+  auto same = Host::Open(installed.string(), installed.string());
+  ASSERT_TRUE(same.has_value());
+  ASSERT_FALSE(same->config_is_foreign());
+  EXPECT_THAT(JudgeReadiness(*same, findings).drift,
+              ElementsAre("vfio.binding.0000:02:00.0 is missing, expected pass"));
+}
+
 }  // namespace
 }  // namespace vmprep

@@ -18,6 +18,7 @@ zsh -n "$comp/_vmcheck"
 zsh -n "$comp/_vmsetup"
 fish --no-execute "$comp/vmcheck.fish"
 fish --no-execute "$comp/vmsetup.fish"
+for f in "$comp"/fish-functions/*.fish; do fish --no-execute "$f"; done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -40,7 +41,9 @@ check() {
     bash) got=$(bash "$here/bash-complete.bash" "$comp/vmprep.bash" "$line") ;;
     zsh) got=$(timeout 30 zsh "$here/zsh-complete.zsh" "$comp" "$line") ;;
     fish)
-      got=$(fish -c "source $comp/vmcheck.fish; source $comp/vmsetup.fish; complete -C '$line'" |
+      # Autoloaded as installed: completions by command name, shared functions on their own.
+      got=$(fish -c "set -p fish_complete_path $comp; set -p fish_function_path $comp/fish-functions
+        complete -C '$line'" |
         cut -f1 | sort -u)
       ;;
   esac

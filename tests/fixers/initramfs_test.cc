@@ -20,13 +20,7 @@ namespace vmprep {
 namespace {
 
 using fixers_test::Machine;
-
-FixerOptions VfioOptions() {
-  FixerOptions o;
-  o.vfio = true;
-  o.devices = {*PciAddress::Parse("0000:02:00.0")};
-  return o;
-}
+using fixers_test::VfioOptions;
 
 struct Kernel {
   const char* sysroot;

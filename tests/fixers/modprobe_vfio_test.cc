@@ -14,13 +14,7 @@ namespace vmprep {
 namespace {
 
 using fixers_test::Machine;
-
-FixerOptions Options(std::vector<std::string> devices) {
-  FixerOptions o;
-  o.vfio = true;
-  for (auto& d : devices) o.devices.push_back(*PciAddress::Parse(d));
-  return o;
-}
+using fixers_test::VfioOptions;
 
 // kmod's view: the options it passes vfio_pci, and its softdep lines.
 std::string ShowConfig(const Machine& m) {
@@ -62,7 +56,7 @@ TEST(ModprobeVfioFixer, EveryModprobeCorpusFile) {
     std::string original = m.Get(path);
     Host host = m.OpenHost();
     auto fixer = MakeModprobeVfioFixer();
-    auto opts = Options({"0000:05:02.0"});
+    auto opts = VfioOptions({"0000:05:02.0"});
     auto plan = fixer->Plan(host, opts);
     ASSERT_TRUE(plan.has_value()) << name << ": " << plan.error().ToString();
     ASSERT_FALSE(plan->edits.empty()) << name;
@@ -98,7 +92,7 @@ TEST(ModprobeVfioFixer, MergesIntoTheIdsLineInEffect) {
   ASSERT_TRUE(m.ok());
   m.PutCorpus("/etc/modprobe.d/vfio.conf", "modprobe/user-swannmr_modprobe.d_vfio.conf");
   Host host = m.OpenHost();
-  auto plan = MakeModprobeVfioFixer()->Plan(host, Options({"0000:05:02.0"}));
+  auto plan = MakeModprobeVfioFixer()->Plan(host, VfioOptions({"0000:05:02.0"}));
   ASSERT_TRUE(plan.has_value());
   bool edited_theirs = false;
   for (auto& e : plan->edits) {
@@ -118,7 +112,7 @@ TEST(ModprobeVfioFixer, IdenticalNicsAreNotBoundById) {
   Machine m("intel-iommu");
   ASSERT_TRUE(m.ok());
   Host host = m.OpenHost();
-  auto plan = MakeModprobeVfioFixer()->Plan(host, Options({"0000:02:00.0"}));
+  auto plan = MakeModprobeVfioFixer()->Plan(host, VfioOptions({"0000:02:00.0"}));
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
   EXPECT_EQ(plan->edits[0].path, kModprobeVfioConf);
@@ -129,7 +123,7 @@ TEST(ModprobeVfioFixer, IdenticalNicsAreNotBoundById) {
   EXPECT_NE(plan->notes[0].find("0000:01:00.0"), std::string::npos) << plan->notes[0];
   // Both chosen (01:00.0 carries the default route: an explicit override): the id is safe
   // again.
-  FixerOptions both_options = Options({"0000:01:00.0", "0000:02:00.0"});
+  FixerOptions both_options = VfioOptions({"0000:01:00.0", "0000:02:00.0"});
   both_options.allow_host_devices = {*PciAddress::Parse("0000:01:00.0")};
   auto both = MakeModprobeVfioFixer()->Plan(host, both_options);
   ASSERT_TRUE(both.has_value());

@@ -11,13 +11,7 @@ namespace vmprep {
 namespace {
 
 using fixers_test::Machine;
-
-FixerOptions Options(std::vector<std::string> devices) {
-  FixerOptions o;
-  o.vfio = true;
-  for (auto& d : devices) o.devices.push_back(*PciAddress::Parse(d));
-  return o;
-}
+using fixers_test::VfioOptions;
 
 std::string DataLines(const std::string& text) {
   std::string out;
@@ -32,7 +26,7 @@ TEST(VfioBindFixer, OneOfTwoIdenticalNicsByAddress) {
   m.Put("/usr/sbin/update-initramfs", "");
   Host host = m.OpenHost();
   auto fixer = MakeVfioBindFixer();
-  auto plan = fixer->Plan(host, Options({"02:00.0"}));
+  auto plan = fixer->Plan(host, VfioOptions({"02:00.0"}));
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   ASSERT_EQ(plan->edits.size(), 1u);
   EXPECT_EQ(plan->edits[0].path, kVfioBindConf);
@@ -45,7 +39,7 @@ TEST(VfioBindFixer, OneOfTwoIdenticalNicsByAddress) {
   for (auto& n : plan->notes) noted |= n.find("vfio-bind.sh") != std::string::npos;
   EXPECT_TRUE(noted);
   std::string id = fixers_test::Apply(host, *plan);
-  auto again = fixer->Plan(host, Options({"02:00.0"}));
+  auto again = fixer->Plan(host, VfioOptions({"02:00.0"}));
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->edits.empty());
   fixers_test::Undo(host, id);
@@ -58,7 +52,7 @@ TEST(VfioBindFixer, WholeGroupWithoutBridges) {
   Host host = m.OpenHost();
   // Group 10: bridge 04:00.0 (stays on its driver), serial 05:01.0, HD audio
   // 05:02.0.
-  auto plan = MakeVfioBindFixer()->Plan(host, Options({"0000:05:02.0"}));
+  auto plan = MakeVfioBindFixer()->Plan(host, VfioOptions({"0000:05:02.0"}));
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->edits.size(), 1u);
   EXPECT_EQ(DataLines(*plan->edits[0].after), "0000:05:01.0 1b36:0002\n0000:05:02.0 8086:293e\n");
@@ -69,14 +63,14 @@ TEST(VfioBindFixer, StaleLineIsRefusedWithItsLine) {
   ASSERT_TRUE(m.ok());
   m.Put("/etc/vmprep/vfio-bind.conf", "# old card\n0000:02:00.0 10de:1b80\n");
   Host host = m.OpenHost();
-  auto plan = MakeVfioBindFixer()->Plan(host, Options({"02:00.0"}));
+  auto plan = MakeVfioBindFixer()->Plan(host, VfioOptions({"02:00.0"}));
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.error().line, 2);
   m.Put("/etc/vmprep/vfio-bind.conf", "0000:02:00.0 8086:10d3\n");
-  auto ok = MakeVfioBindFixer()->Plan(host, Options({"02:00.0"}));
+  auto ok = MakeVfioBindFixer()->Plan(host, VfioOptions({"02:00.0"}));
   ASSERT_TRUE(ok.has_value());
   EXPECT_TRUE(ok->edits.empty());
-  EXPECT_FALSE(MakeVfioBindFixer()->Plan(host, Options({"0000:09:00.0"})).has_value());
+  EXPECT_FALSE(MakeVfioBindFixer()->Plan(host, VfioOptions({"0000:09:00.0"})).has_value());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/host.h"
 #include "fixers/edit.h"
@@ -104,6 +105,14 @@ inline std::string Describe(const EditSet& set) {
   }
   for (const auto& n : set.notes) out += "note: " + n + "\n";
   return out;
+}
+
+// A vfio request for `devices` (by default the captured machines' free NIC, 02:00.0).
+inline FixerOptions VfioOptions(const std::vector<std::string>& devices = {"0000:02:00.0"}) {
+  FixerOptions o;
+  o.vfio = true;
+  for (const auto& d : devices) o.devices.push_back(*PciAddress::Parse(d));
+  return o;
 }
 
 }  // namespace vmprep::fixers_test
