@@ -119,6 +119,12 @@ cpld() { # cpld LINK...: symlinks plus an (empty) directory where they lead
     t=$(readlink -f "$l") && mkdir -p "$S$t"
   done
 }
+cpdev() { # cpdev LINK ATTRS: a bus's device link, its directory (left in $d), the attributes
+  cpl "$1"
+  d=$(readlink -f "$1")
+  mkdir -p "$S$d"
+  for a in $2; do cpf "$d/$a"; done
+}
 cpr() { # cpr DIR...: every regular file and symlink below DIR, links not followed
   for d in "$@"; do
     [ -d "$d" ] || continue
@@ -154,10 +160,7 @@ done
 pci_attrs="vendor device subsystem_vendor subsystem_device class revision boot_vga enable irq
   numa_node local_cpus driver_override modalias config resource"
 for l in /sys/bus/pci/devices/*; do
-  cpl "$l"
-  d=$(readlink -f "$l")
-  mkdir -p "$S$d"
-  for a in $pci_attrs; do cpf "$d/$a"; done
+  cpdev "$l" "$pci_attrs"
   cpl "$d/driver" "$d/iommu_group" "$d/iommu"
 done
 cpf /sys/bus/pci/drivers_autoprobe /sys/bus/pci/resource_alignment
@@ -177,10 +180,7 @@ cpr /sys/bus/pci/slots
 usb_attrs="idVendor idProduct bcdDevice busnum devnum devpath speed product manufacturer serial
   bDeviceClass bNumInterfaces bInterfaceClass bInterfaceNumber modalias uevent"
 for l in /sys/bus/usb/devices/*; do
-  cpl "$l"
-  d=$(readlink -f "$l")
-  mkdir -p "$S$d"
-  for a in $usb_attrs; do cpf "$d/$a"; done
+  cpdev "$l" "$usb_attrs"
   cpld "$d/driver"
 done
 
