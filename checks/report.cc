@@ -193,20 +193,23 @@ std::string RenderText(const Report& report, const TextOptions& options) {
   return out;
 }
 
-std::string RenderJson(const Report& report) {
-  using Json = nlohmann::ordered_json;
-  const HostInfo& h = report.host;
-  Json doc;
-  doc["schema"] = kReportSchema;
-  doc["host"] = Json{{"hostname", h.hostname},
-                     {"kernel", h.kernel},
-                     {"os", h.os},
-                     {"cpu_vendor", h.cpu_vendor},
-                     {"cpu_model", h.cpu_model},
-                     {"runtime_root", h.runtime_root},
-                     {"config_root", h.config_root},
-                     {"live", h.live},
-                     {"vmprep_version", VMPREP_VERSION}};
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json HostJson(const HostInfo& h) {
+  return Json{{"hostname", h.hostname},
+              {"kernel", h.kernel},
+              {"os", h.os},
+              {"cpu_vendor", h.cpu_vendor},
+              {"cpu_model", h.cpu_model},
+              {"runtime_root", h.runtime_root},
+              {"config_root", h.config_root},
+              {"live", h.live},
+              {"vmprep_version", VMPREP_VERSION}};
+}
+
+Json FindingsJson(const Report& report) {
   Json findings = Json::array();
   for (const auto& f : report.findings) {
     Json evidence = Json::array();
@@ -224,7 +227,10 @@ std::string RenderJson(const Report& report) {
     findings.back()["accepted"] =
         a ? Json{{"reason", a->reason}, {"source", a->source}} : Json(nullptr);
   }
-  doc["findings"] = std::move(findings);
+  return findings;
+}
+
+Json StaleJson(const Report& report) {
   Json stale = Json::array();
   for (const auto& s : report.stale) {
     stale.push_back(Json{{"id", s.acceptance.id},
@@ -232,8 +238,11 @@ std::string RenderJson(const Report& report) {
                          {"source", s.acceptance.source},
                          {"why", s.why}});
   }
-  doc["stale_accepts"] = std::move(stale);
-  // Counts of the findings that are not accepted, as the exit code judges them.
+  return stale;
+}
+
+// Counts of the findings that are not accepted, as the exit code judges them.
+Json SummaryJson(const Report& report) {
   std::map<Severity, int> by_severity;
   for (const auto& f : report.findings) {
     if (!report.AcceptanceOf(f)) ++by_severity[f.severity];
@@ -244,9 +253,12 @@ std::string RenderJson(const Report& report) {
     counts[std::string(SeverityName(sev))] = by_severity[sev];
   }
   counts["accepted"] = report.accepted.size();
-  doc["summary"] = Json{{"worst", SeverityName(WorstUnaccepted(report))},
-                        {"exit_code", ReportExitCode(report)},
-                        {"counts", std::move(counts)}};
+  return Json{{"worst", SeverityName(WorstUnaccepted(report))},
+              {"exit_code", ReportExitCode(report)},
+              {"counts", std::move(counts)}};
+}
+
+Json DevicesJson(const Report& report) {
   Json devices = Json::array();
   for (const auto& d : report.devices) {
     devices.push_back(
@@ -257,7 +269,10 @@ std::string RenderJson(const Report& report) {
              {"driver", d.driver.empty() ? Json(nullptr) : Json(d.driver)},
              {"iommu_group", d.iommu_group < 0 ? Json(nullptr) : Json(d.iommu_group)}});
   }
-  doc["devices"] = std::move(devices);
+  return devices;
+}
+
+Json VmsJson(const Report& report) {
   Json vms = Json::array();
   for (const auto& vm : report.vms) {
     Severity worst = Severity::kSkip;
@@ -274,7 +289,20 @@ std::string RenderJson(const Report& report) {
                        {"worst", SeverityName(worst)},
                        {"findings", std::move(ids)}});
   }
-  doc["vms"] = std::move(vms);
+  return vms;
+}
+
+}  // namespace
+
+std::string RenderJson(const Report& report) {
+  Json doc;
+  doc["schema"] = kReportSchema;
+  doc["host"] = HostJson(report.host);
+  doc["findings"] = FindingsJson(report);
+  doc["stale_accepts"] = StaleJson(report);
+  doc["summary"] = SummaryJson(report);
+  doc["devices"] = DevicesJson(report);
+  doc["vms"] = VmsJson(report);
   // Replace invalid UTF-8 from the machine's files instead of failing.
   return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

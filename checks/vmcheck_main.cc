@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <expected>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -97,6 +99,151 @@ bool WantColor() {
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
+// What the command line asks for, as CLI11 fills it in.
+struct Args {
+  std::string root, runtime_root, config_root, user, format, output;
+  std::vector<std::string> only, devices, accept, vms, vm_args;
+  bool json = false, list = false, quiet = false, version = false, guest = false;
+  CLI::App *groups = nullptr, *vm = nullptr;
+};
+
+void AddOptions(CLI::App& app, Args* a) {
+  app.add_option("--root", a->root, "Both roots: a captured or mounted system instead of /");
+  app.add_option("--runtime-root", a->runtime_root,
+                 "Where /sys, /proc and /dev are read (default /)");
+  app.add_option("--config-root", a->config_root,
+                 "Where /etc, /boot and /usr/lib/modules are read (default /)");
+  app.add_option("--only", a->only, "Run only this check (repeatable; see --list)");
+  app.add_option("--user", a->user,
+                 "Judge device access for this user instead of the one running vmcheck");
+  app.add_option("--device", a->devices,
+                 "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
+  app.add_option("--vm", a->vms,
+                 "Also judge this libvirt domain (NAME or FILE.xml) against the host (repeatable)");
+  app.add_flag("--guest", a->guest,
+               "Run inside a VM: check the guest's virtio drivers instead of the host");
+  app.add_flag("--json", a->json,
+               "Print one JSON document (schema vmprep.report/1); --format json");
+  app.add_option("--format", a->format,
+                 "text (default), json, prometheus (node_exporter textfile), nagios (plugin line)")
+      ->check(CLI::IsMember({"text", "json", "prometheus", "nagios"}));
+  app.add_option("-o,--output", a->output,
+                 "Write the report to FILE atomically (temp file + rename) instead of stdout");
+  app.add_option("--accept", a->accept,
+                 "Accept finding ID (ID or ID=REASON; repeatable), as in /etc/vmprep/accept.conf");
+  app.add_flag("--list", a->list, "List the checks, one line each");
+  app.add_flag("-q,--quiet", a->quiet, "Print only findings that are not pass");
+  app.add_flag("-V,--version", a->version, "Print the version");
+}
+
+void AddCommands(CLI::App& app, Args* a) {
+  a->groups = app.add_subcommand(
+      "groups",
+      "List every IOMMU group and its devices as lspci -nn names them (with --json: JSON)");
+  a->groups->fallthrough();
+  a->vm = app.add_subcommand(
+      "vm",
+      "Judge libvirt domains against this host: NAME (/etc/libvirt/qemu/NAME.xml) or FILE.xml; "
+      "every defined domain when none is named");
+  a->vm->add_option("domain", a->vm_args, "Domain NAME or FILE.xml (repeatable)");
+  a->vm->fallthrough();
+}
+
+// The checks --only names, or an error naming the unknown one and the known ones.
+std::expected<std::set<std::string, std::less<>>, std::string> WantedChecks(
+    const Args& a, const std::vector<std::unique_ptr<vmprep::Probe>>& probes) {
+  std::set<std::string, std::less<>> wanted(a.only.begin(), a.only.end());
+  for (const auto& name : wanted) {
+    bool known = false;
+    std::string names;
+    for (const auto& p : probes) {
+      known = known || p->Name() == name;
+      names += (names.empty() ? "" : ", ") + std::string(p->Name());
+    }
+    if (!known)
+      return std::unexpected(fmt::format("unknown check '{}' for --only (known: {})", name, names));
+  }
+  return wanted;
+}
+
+// The report on stdout, or in --output FILE.
+int Emit(const Args& a, const std::string& text, int code) {
+  if (a.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return code;
+  }
+  if (std::string error = WriteOutput(a.output, text); !error.empty()) return CouldNotRun(error);
+  return code;
+}
+
+int RunGroups(const Args& a, const vmprep::Host& host) {
+  if (a.format != "text" && a.format != "json")
+    return CouldNotRun(fmt::format("vmcheck groups prints text or json, not {}", a.format));
+  auto scan = vmprep::ScanPci(host);
+  if (!scan) return CouldNotRun(scan.error().ToString());
+  vmprep::PciNames names;
+  return Emit(a,
+              a.format == "json" ? vmprep::RenderGroupsJson(*scan, names)
+                                 : vmprep::RenderGroupsText(*scan, names),
+              0);
+}
+
+// The probes' context: guest or host, the devices, whose access, the libvirt domains (vm adds
+// the vm check to `wanted`). An error is what could not be read.
+std::expected<vmprep::ProbeContext, std::string> MakeContext(
+    const Args& a, const vmprep::Host& host, std::set<std::string, std::less<>>* wanted) {
+  vmprep::ProbeContext context;
+  context.guest = a.guest;
+  context.devices = a.devices;
+  if (!a.user.empty()) {
+    auto identity = vmprep::LookupIdentity(host, a.user);
+    if (!identity) return std::unexpected(identity.error().ToString());
+    context.identity = std::move(*identity);
+  } else {
+    context.identity = vmprep::CurrentIdentity(host);
+  }
+  std::vector<std::string> vms = a.vm->parsed() ? a.vm_args : a.vms;
+  if (a.vm->parsed()) *wanted = {"vm"};
+  if (a.vm->parsed() || !vms.empty()) {
+    auto inputs = vmprep::LoadDomainInputs(host, vms, a.vm->parsed());
+    if (!inputs) return std::unexpected(inputs.error().ToString());
+    context.domains = std::move(*inputs);
+    if (context.domains.empty())
+      std::fprintf(stderr,
+                   "vmcheck: no libvirt domain is defined under /etc/libvirt/qemu of the config "
+                   "root; name a FILE.xml (virsh dumpxml NAME > FILE.xml)\n");
+    if (!wanted->empty()) wanted->insert("vm");
+  }
+  return context;
+}
+
+std::string Render(const Args& a, const vmprep::Report& report) {
+  if (a.format == "json") return vmprep::RenderJson(report);
+  if (a.format == "prometheus")
+    return vmprep::RenderPrometheus(report, static_cast<std::int64_t>(std::time(nullptr)));
+  if (a.format == "nagios") return vmprep::RenderNagios(report);
+  return vmprep::RenderText(report, {.color = a.output.empty() && WantColor(), .quiet = a.quiet});
+}
+
+// Runs the probes and prints the report.
+int RunReport(const Args& a, const vmprep::Host& host, std::set<std::string, std::less<>> wanted,
+              std::vector<vmprep::Acceptance> acceptances) {
+  // The administrator's accepted findings first, then --accept (which wins for the same id).
+  auto from_file = vmprep::ReadAcceptConf(host);
+  if (!from_file) return CouldNotRun(from_file.error().ToString());
+  acceptances.insert(acceptances.begin(), from_file->begin(), from_file->end());
+  auto context = MakeContext(a, host, &wanted);
+  if (!context) return CouldNotRun(context.error());
+  vmprep::Report report;
+  context->facts = std::make_shared<vmprep::SystemFacts>(host);
+  report.host = vmprep::CollectHostInfo(*context->facts);
+  report.findings = vmprep::RunProbes(host, *context, wanted, &report.checks);
+  report.devices = vmprep::CollectDevices(*context->facts);
+  report.vms = vmprep::CollectVms(context->domains);
+  vmprep::ApplyAcceptances(acceptances, &report);
+  return Emit(a, Render(a, report), vmprep::ReportExitCode(report));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,49 +254,9 @@ int main(int argc, char** argv) {
       "vmcheck"};
   app.footer(kFooter);
   g_nagios = AsksNagios(argc, argv);
-  std::string root, runtime_root, config_root, user;
-  std::vector<std::string> only;
-  std::vector<std::string> devices;
-  std::vector<std::string> accept_args;
-  std::vector<std::string> vms;
-  std::string format, output;
-  bool json = false, list = false, quiet = false, version = false, guest = false;
-  app.add_option("--root", root, "Both roots: a captured or mounted system instead of /");
-  app.add_option("--runtime-root", runtime_root, "Where /sys, /proc and /dev are read (default /)");
-  app.add_option("--config-root", config_root,
-                 "Where /etc, /boot and /usr/lib/modules are read (default /)");
-  app.add_option("--only", only, "Run only this check (repeatable; see --list)");
-  app.add_option("--user", user,
-                 "Judge device access for this user instead of the one running vmcheck");
-  app.add_option("--device", devices,
-                 "A PCI device meant for passthrough, e.g. 0000:01:00.0 (repeatable)");
-  app.add_option("--vm", vms,
-                 "Also judge this libvirt domain (NAME or FILE.xml) against the host (repeatable)");
-  app.add_flag("--guest", guest,
-               "Run inside a VM: check the guest's virtio drivers instead of the host");
-  app.add_flag("--json", json, "Print one JSON document (schema vmprep.report/1); --format json");
-  app.add_option("--format", format,
-                 "text (default), json, prometheus (node_exporter textfile), nagios (plugin line)")
-      ->check(CLI::IsMember({"text", "json", "prometheus", "nagios"}));
-  app.add_option("-o,--output", output,
-                 "Write the report to FILE atomically (temp file + rename) instead of stdout");
-  app.add_option("--accept", accept_args,
-                 "Accept finding ID (ID or ID=REASON; repeatable), as in /etc/vmprep/accept.conf");
-  app.add_flag("--list", list, "List the checks, one line each");
-  app.add_flag("-q,--quiet", quiet, "Print only findings that are not pass");
-  app.add_flag("-V,--version", version, "Print the version");
-
-  CLI::App* groups = app.add_subcommand(
-      "groups",
-      "List every IOMMU group and its devices as lspci -nn names them (with --json: JSON)");
-  groups->fallthrough();
-  std::vector<std::string> vm_args;
-  CLI::App* vm = app.add_subcommand(
-      "vm",
-      "Judge libvirt domains against this host: NAME (/etc/libvirt/qemu/NAME.xml) or FILE.xml; "
-      "every defined domain when none is named");
-  vm->add_option("domain", vm_args, "Domain NAME or FILE.xml (repeatable)");
-  vm->fallthrough();
+  Args a;
+  AddOptions(app, &a);
+  AddCommands(app, &a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -159,111 +266,31 @@ int main(int argc, char** argv) {
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
     return CouldNotRun(what);
   }
-  if (version) {
+  if (a.version) {
     std::printf("vmcheck %s\n", VMPREP_VERSION);
     return 0;
   }
-  if (json && !format.empty() && format != "json")
-    return CouldNotRun(fmt::format("--json and --format {} contradict each other", format));
-  if (json) format = "json";
-  if (format.empty()) format = "text";
+  if (a.json && !a.format.empty() && a.format != "json")
+    return CouldNotRun(fmt::format("--json and --format {} contradict each other", a.format));
+  if (a.json) a.format = "json";
+  if (a.format.empty()) a.format = "text";
   std::vector<vmprep::Acceptance> acceptances;
-  for (const auto& a : accept_args) {
-    auto parsed = vmprep::ParseAcceptArgument(a);
+  for (const auto& arg : a.accept) {
+    auto parsed = vmprep::ParseAcceptArgument(arg);
     if (!parsed) return CouldNotRun(parsed.error().ToString());
     acceptances.push_back(std::move(*parsed));
   }
-
   auto probes = vmprep::MakeAllProbes();
-  if (list) {
+  if (a.list) {
     for (const auto& p : probes)
       std::printf("%-12s %s\n", std::string(p->Name()).c_str(),
                   std::string(p->Description()).c_str());
     return 0;
   }
-  std::set<std::string, std::less<>> wanted(only.begin(), only.end());
-  for (const auto& name : wanted) {
-    bool known = false;
-    std::string names;
-    for (const auto& p : probes) {
-      known = known || p->Name() == name;
-      names += (names.empty() ? "" : ", ") + std::string(p->Name());
-    }
-    if (!known)
-      return CouldNotRun(fmt::format("unknown check '{}' for --only (known: {})", name, names));
-  }
-
-  auto host = vmprep::Host::OpenFromOptions(root, runtime_root, config_root);
+  auto wanted = WantedChecks(a, probes);
+  if (!wanted) return CouldNotRun(wanted.error());
+  auto host = vmprep::Host::OpenFromOptions(a.root, a.runtime_root, a.config_root);
   if (!host) return CouldNotRun(fmt::format("cannot use root {}", host.error().ToString()));
-
-  auto emit = [&](const std::string& text, int code) {
-    if (output.empty()) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      return code;
-    }
-    if (std::string error = WriteOutput(output, text); !error.empty()) return CouldNotRun(error);
-    return code;
-  };
-
-  if (groups->parsed()) {
-    if (format != "text" && format != "json")
-      return CouldNotRun(fmt::format("vmcheck groups prints text or json, not {}", format));
-    auto scan = vmprep::ScanPci(*host);
-    if (!scan) return CouldNotRun(scan.error().ToString());
-    vmprep::PciNames names;
-    return emit(format == "json" ? vmprep::RenderGroupsJson(*scan, names)
-                                 : vmprep::RenderGroupsText(*scan, names),
-                0);
-  }
-
-  // The administrator's accepted findings first, then --accept (which wins for the same id).
-  auto from_file = vmprep::ReadAcceptConf(*host);
-  if (!from_file) return CouldNotRun(from_file.error().ToString());
-  acceptances.insert(acceptances.begin(), from_file->begin(), from_file->end());
-
-  vmprep::ProbeContext context;
-  context.guest = guest;
-  context.devices = devices;
-  if (!user.empty()) {
-    auto identity = vmprep::LookupIdentity(*host, user);
-    if (!identity) return CouldNotRun(identity.error().ToString());
-    context.identity = std::move(*identity);
-  } else {
-    context.identity = vmprep::CurrentIdentity(*host);
-  }
-
-  if (vm->parsed()) {
-    vms = vm_args;
-    wanted = {"vm"};
-  }
-  if (vm->parsed() || !vms.empty()) {
-    auto inputs = vmprep::LoadDomainInputs(*host, vms, vm->parsed());
-    if (!inputs) return CouldNotRun(inputs.error().ToString());
-    context.domains = std::move(*inputs);
-    if (context.domains.empty())
-      std::fprintf(stderr,
-                   "vmcheck: no libvirt domain is defined under /etc/libvirt/qemu of the config "
-                   "root; name a FILE.xml (virsh dumpxml NAME > FILE.xml)\n");
-    if (!wanted.empty()) wanted.insert("vm");
-  }
-
-  vmprep::Report report;
-  context.facts = std::make_shared<vmprep::SystemFacts>(*host);
-  report.host = vmprep::CollectHostInfo(*context.facts);
-  report.findings = vmprep::RunProbes(*host, context, wanted, &report.checks);
-  report.devices = vmprep::CollectDevices(*context.facts);
-  report.vms = vmprep::CollectVms(context.domains);
-  vmprep::ApplyAcceptances(acceptances, &report);
-
-  std::string text;
-  if (format == "json") {
-    text = vmprep::RenderJson(report);
-  } else if (format == "prometheus") {
-    text = vmprep::RenderPrometheus(report, static_cast<std::int64_t>(std::time(nullptr)));
-  } else if (format == "nagios") {
-    text = vmprep::RenderNagios(report);
-  } else {
-    text = vmprep::RenderText(report, {.color = output.empty() && WantColor(), .quiet = quiet});
-  }
-  return emit(text, vmprep::ReportExitCode(report));
+  if (a.groups->parsed()) return RunGroups(a, *host);
+  return RunReport(a, *host, std::move(*wanted), std::move(acceptances));
 }

@@ -361,100 +361,127 @@ std::expected<std::string, Error> Host::Resolve(Root root, std::string_view path
   return joined();
 }
 
-std::expected<WriteTarget, Error> Host::ResolveForWrite(Root root, std::string_view path) const {
-  // Components still to walk, each with the symbolic link whose target it came from (-1: the
-  // path as given), so that a refusal names the link the user can see.
+namespace {
+
+Error Refusal(std::string where, std::string message) {
+  return Error{std::move(where), 0, std::move(message), 0};
+}
+
+// ResolveForWrite's walk: the components still to walk, each with the symbolic link whose
+// target it came from (-1: the path as given), so that a refusal names the link the user can
+// see; the components walked; the links followed.
+struct WriteWalk {
   struct Link {
     std::string path, target;
   };
-  std::vector<Link> links;
+  std::string_view path;  // as given
+  std::string in_root;    // "config root (/mnt)", for messages
   std::deque<std::pair<std::string, int>> todo;
-  for (auto& c : Components(path)) todo.emplace_back(std::move(c), -1);
   std::vector<std::string> done;
-  auto joined = [&done] {
+  std::vector<Link> links;
+
+  std::string Joined() const {
     std::string s;
     for (const auto& d : done) s += "/" + d;
     return s.empty() ? std::string("/") : s;
-  };
-  auto refuse = [](std::string where, std::string message) {
-    return std::unexpected(Error{std::move(where), 0, std::move(message), 0});
-  };
+  }
+
+  // "..": one component up, refused above the root.
+  std::expected<void, Error> Up(int from) {
+    if (!done.empty()) {
+      done.pop_back();
+      return {};
+    }
+    if (from < 0) return std::unexpected(Refusal(std::string(path), "'..' climbs above the root"));
+    return std::unexpected(Refusal(
+        links[from].path, fmt::format("is a symbolic link to {}, which leads out of the {}: its "
+                                      "'..' climb above it",
+                                      links[from].target, in_root)));
+  }
+
+  // The walked component does not exist: what is left will be created, as plain names.
+  std::expected<WriteTarget, Error> Missing(const Error& error, int from) {
+    if (error.errno_value != ENOENT) return std::unexpected(error);
+    if (from >= 0) {
+      return std::unexpected(Refusal(
+          links[from].path, fmt::format("is a symbolic link to {}, which does not exist inside "
+                                        "the {}",
+                                        links[from].target, in_root)));
+    }
+    for (auto& [rest, rest_from] : todo) {
+      if (rest == "." || rest == "..") {
+        return std::unexpected(
+            Refusal(std::string(path), "expected a plain path (no '.' or '..' components)"));
+      }
+      done.push_back(std::move(rest));
+    }
+    return WriteTarget{.path = Joined(), .exists = false};
+  }
+
+  Error TooManyLinks() const {
+    return Error{std::string(path), 0, "too many levels of symbolic links", ELOOP};
+  }
+
+  // The walked component is a link to `target`: walk its target instead.
+  std::expected<void, Error> Follow(const std::string& target, bool root_is_slash) {
+    links.push_back({Joined(), target});
+    const int index = static_cast<int>(links.size()) - 1;
+    const bool absolute = !target.empty() && target.front() == '/';
+    if (absolute && !root_is_slash) {
+      return std::unexpected(Refusal(
+          Joined(), fmt::format("is a symbolic link to {}, an absolute path: inside the {} it "
+                                "names another file than outside it; vmprep does not write "
+                                "through it (make the link relative, or run on that system)",
+                                target, in_root)));
+    }
+    done.pop_back();
+    if (absolute) done.clear();
+    auto parts = Components(target);
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.emplace_front(*it, index);
+    return {};
+  }
+};
+
+}  // namespace
+
+std::expected<WriteTarget, Error> Host::ResolveForWrite(Root root, std::string_view path) const {
+  WriteWalk walk{
+      .path = path,
+      .in_root = fmt::format("{} root ({})", root == Root::kConfig ? "config" : "runtime",
+                             root_path(root))};
+  for (auto& c : Components(path)) walk.todo.emplace_back(std::move(c), -1);
   const bool slash = root == Root::kConfig ? config_is_slash_ : runtime_is_slash_;
-  WriteTarget out;
-  while (!todo.empty()) {
-    auto [c, from] = std::move(todo.front());
-    todo.pop_front();
+  bool is_link = false;
+  while (!walk.todo.empty()) {
+    auto [c, from] = std::move(walk.todo.front());
+    walk.todo.pop_front();
     if (c == ".") continue;
     if (c == "..") {
-      if (done.empty()) {
-        if (from < 0) return refuse(std::string(path), "'..' climbs above the root");
-        return refuse(links[from].path,
-                      fmt::format("is a symbolic link to {}, which leads out of the {} root "
-                                  "({}): its '..' climb above it",
-                                  links[from].target, root == Root::kConfig ? "config" : "runtime",
-                                  root_path(root)));
-      }
-      done.pop_back();
+      if (auto up = walk.Up(from); !up) return std::unexpected(up.error());
       continue;
     }
-    done.push_back(c);
-    const bool last = todo.empty();
-    auto info = LStat(root, joined());
-    if (!info) {
-      if (info.error().errno_value != ENOENT) return std::unexpected(info.error());
-      if (from >= 0) {
-        return refuse(links[from].path,
-                      fmt::format("is a symbolic link to {}, which does not exist inside the {} "
-                                  "root ({})",
-                                  links[from].target, root == Root::kConfig ? "config" : "runtime",
-                                  root_path(root)));
-      }
-      // Missing from here on: what is left will be created, as plain names.
-      for (auto& [rest, rest_from] : todo) {
-        if (rest == "." || rest == "..") {
-          return refuse(std::string(path), "expected a plain path (no '.' or '..' components)");
-        }
-        done.push_back(std::move(rest));
-      }
-      out.path = joined();
-      out.exists = false;
-      return out;
-    }
+    walk.done.push_back(c);
+    const bool last = walk.todo.empty();
+    const std::string at = walk.Joined();
+    auto info = LStat(root, at);
+    if (!info) return walk.Missing(info.error(), from);
     if (info->type == FileType::kSymlink) {
-      if (links.size() >= 40) {
-        return std::unexpected(
-            Error{std::string(path), 0, "too many levels of symbolic links", ELOOP});
-      }
-      auto target = ReadLink(root, joined());
+      if (walk.links.size() >= 40) return std::unexpected(walk.TooManyLinks());
+      auto target = ReadLink(root, at);
       if (!target) return std::unexpected(target.error());
-      if (last && from < 0) out.is_link = true;
-      links.push_back({joined(), *target});
-      const int index = static_cast<int>(links.size()) - 1;
-      if (!target->empty() && target->front() == '/' && !slash) {
-        return refuse(joined(), fmt::format("is a symbolic link to {}, an absolute path: "
-                                            "inside the {} root ({}) it names another file "
-                                            "than outside it; vmprep does not write through it "
-                                            "(make the link relative, or run on that system)",
-                                            *target, root == Root::kConfig ? "config" : "runtime",
-                                            root_path(root)));
-      }
-      done.pop_back();
-      if (!target->empty() && target->front() == '/') done.clear();
-      auto parts = Components(*target);
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.emplace_front(*it, index);
+      if (last && from < 0) is_link = true;
+      if (auto ok = walk.Follow(*target, slash); !ok) return std::unexpected(ok.error());
       continue;
     }
     if (!last && info->type != FileType::kDirectory) {
-      return refuse(joined(),
-                    fmt::format("is a {}, expected a directory", FileTypeName(info->type)));
+      return std::unexpected(
+          Refusal(at, fmt::format("is a {}, expected a directory", FileTypeName(info->type))));
     }
     if (last && info->type != FileType::kRegular) {
-      return std::unexpected(Error{joined(), 0, NotRegular(joined(), info->type).message, 0});
+      return std::unexpected(Refusal(at, NotRegular(at, info->type).message));
     }
   }
-  out.path = joined();
-  out.exists = true;
-  return out;
+  return WriteTarget{.path = walk.Joined(), .exists = true, .is_link = is_link};
 }
 
 std::expected<FileInfo, Error> Host::Stat(Root root, std::string_view path) const {

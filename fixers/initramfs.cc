@@ -8,16 +8,11 @@
 /// fails on it.
 #include "fixers/initramfs.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <charconv>
 #include <optional>
 
-#include "core/dropins.h"
 #include "core/text.h"
 #include "fixers/initramfs_internal.h"
-#include "formats/shell_vars.h"
 #include "system/boot_tools.h"
 #include "system/initramfs_config.h"
 #include "system/modules.h"
@@ -42,9 +37,6 @@ bool IsGpuDriver(std::string_view module) {
   return m == "amdgpu" || m == "radeon" || m == "nouveau" || m == "i915" || m.starts_with("nvidia");
 }
 
-// `words` with the vfio modules placed before the first GPU driver (added when
-// missing, moved when listed after one) and vfio_virqfd dropped on kernels
-// without it. Returns whether only appends at the end were needed.
 }  // namespace
 
 std::vector<std::string> WantedModules(const std::vector<std::string>& words,
@@ -94,76 +86,6 @@ FileEdit MakeEdit(std::string path, std::optional<std::string> before, std::stri
 
 namespace {
 
-std::expected<void, Error> PlanDracut(const Host& host, const InitramfsGenerator& gen,
-                                      const KernelVersion& kernel, EditSet* set) {
-  const std::string own = "/etc/dracut.conf.d/10-vmprep-vfio.conf";
-  std::vector<std::string> vfio = VfioEarlyModules(kernel);
-  bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
-
-  // A stale vfio_virqfd anywhere in /etc makes dracut fail to find the module;
-  // remove it where it is listed (the package files under /usr/lib are not ours
-  // to edit).
-  std::vector<std::string> etc_files = {"/etc/dracut.conf"};
-  for (auto& f : DropInFiles(host, Root::kConfig, {"/etc/dracut.conf.d"})) etc_files.push_back(f);
-  if (drop_virqfd) {
-    for (const auto& f : etc_files) {
-      if (f == own) continue;
-      auto text = ReadIfExists(host, f);
-      if (!text) return std::unexpected(text.error());
-      if (!*text) continue;
-      auto parsed = ShellVarsFile::Parse(**text, f);
-      if (!parsed) return std::unexpected(parsed.error());
-      bool changed = false;
-      for (std::string_view var : {"force_drivers", "add_drivers"}) {
-        if (!parsed->IsAssigned(var)) continue;
-        auto r = parsed->RemoveTokens(var, {"vfio_virqfd"}, true);
-        if (!r) return std::unexpected(r.error());
-        changed |= *r;
-      }
-      if (changed) {
-        set->edits.push_back(MakeEdit(f, *text, parsed->Serialize(),
-                                      "remove vfio_virqfd: merged into vfio since Linux 6.2"));
-      }
-    }
-  }
-
-  auto text = ReadIfExists(host, own);
-  if (!text) return std::unexpected(text.error());
-  std::vector<std::string> missing;
-  for (const auto& m : vfio)
-    if (!gen.Loads(m)) missing.push_back(m);
-  std::string base = text->value_or(
-      "# vfio-pci must claim the passthrough "
-      "devices before a GPU driver (written by "
-      "vmsetup)\n");
-  auto file = ShellVarsFile::Parse(base, own);
-  if (!file) return std::unexpected(file.error());
-  bool changed = !text->has_value() && !missing.empty();
-  if (!missing.empty()) {
-    auto r = file->AddTokens("force_drivers", vfio, true, {.array = false, .append = true});
-    if (!r) return std::unexpected(r.error());
-    changed |= *r;
-    if (!*r && text->has_value()) {
-      // Ours lists them, yet dracut does not end up with them: a later file
-      // resets it.
-      return std::unexpected(Error{own, 0,
-                                   "force_drivers lists the vfio modules here but a later "
-                                   "dracut.conf.d file assigns force_drivers= and drops them; "
-                                   "expected += in that file"});
-    }
-  }
-  if (drop_virqfd && file->IsAssigned("force_drivers")) {
-    auto r = file->RemoveTokens("force_drivers", {"vfio_virqfd"}, true);
-    if (!r) return std::unexpected(r.error());
-    changed |= *r;
-  }
-  if (changed) {
-    set->edits.push_back(MakeEdit(own, *text, file->Serialize(),
-                                  "dracut loads the vfio modules early (force_drivers)"));
-  }
-  return {};
-}
-
 std::expected<void, Error> PlanInitramfsTools(const Host& host, const InitramfsGenerator& gen,
                                               const KernelVersion& kernel, EditSet* set) {
   const std::string main = "/etc/initramfs-tools/modules";
@@ -212,67 +134,6 @@ std::expected<void, Error> PlanInitramfsTools(const Host& host, const InitramfsG
     set->edits.push_back(
         MakeEdit(main, main_before, main_after, "load the vfio modules in the initramfs"));
   }
-  return {};
-}
-
-// booster.yaml's `modules_force_load: a,b,c`. Only that one-line comma form is
-// edited; YAML lists, quotes and comments on the line are refused.
-std::expected<void, Error> PlanBooster(const Host& host, const KernelVersion& kernel,
-                                       EditSet* set) {
-  const std::string path = "/etc/booster.yaml";
-  auto text = ReadIfExists(host, path);
-  if (!text) return std::unexpected(text.error());
-  std::string t = text->value_or("");
-  bool drop_virqfd = kernel.known() && !kernel.has_virqfd_module();
-  constexpr std::string_view kKey = "modules_force_load:";
-  for (const TextLine& text_line : Lines(t)) {
-    const std::string_view line = text_line.text;
-    const size_t pos = text_line.begin, end = text_line.end;
-    if (line.starts_with(kKey)) {
-      size_t vstart = kKey.size();
-      while (vstart < line.size() && (line[vstart] == ' ' || line[vstart] == '\t')) ++vstart;
-      std::string_view value = line.substr(vstart);
-      bool cr = !value.empty() && value.back() == '\r';
-      if (cr) value.remove_suffix(1);
-      if (value.find_first_of("[]{}\"'#&*!|>") != std::string_view::npos ||
-          (value.empty() && Trim(std::string_view(t).substr(text_line.next)).starts_with("-"))) {
-        return std::unexpected(Error{path, text_line.number,
-                                     "modules_force_load is not a plain comma list; expected "
-                                     "'modules_force_load: mod1,mod2'"});
-      }
-      std::vector<std::string> items;
-      bool spaced = value.find(", ") != std::string_view::npos;
-      size_t p = 0;
-      while (p <= value.size() && !value.empty()) {
-        size_t c = value.find(',', p);
-        if (c == std::string_view::npos) c = value.size();
-        auto item = Trim(value.substr(p, c - p));
-        if (!item.empty()) items.emplace_back(item);
-        p = c + 1;
-      }
-      bool append_only = false;
-      auto wanted = WantedModules(items, VfioEarlyModules(kernel), kernel, &append_only);
-      if (!drop_virqfd) {
-        // Order does not matter to booster (it loads them all before udev).
-        wanted = items;
-        for (const auto& m : VfioEarlyModules(kernel))
-          if (std::none_of(items.begin(), items.end(), [&](auto& w) { return SameModule(w, m); }))
-            wanted.push_back(m);
-      }
-      if (wanted == items) return {};
-      std::string joined = Join(wanted, spaced ? ", " : ",");
-      std::string after = t.substr(0, pos + vstart) + joined + (cr ? "\r" : "") + t.substr(end);
-      if (vstart == kKey.size()) after.insert(pos + vstart, " ");
-      set->edits.push_back(
-          MakeEdit(path, text.value(), after, "booster force-loads the vfio modules"));
-      return {};
-    }
-  }
-  std::string joined = Join(VfioEarlyModules(kernel), ",");
-  std::string after = t;
-  if (!after.empty() && after.back() != '\n') after += '\n';
-  after += std::string(kKey) + " " + joined + "\n";
-  set->edits.push_back(MakeEdit(path, *text, after, "booster force-loads the vfio modules"));
   return {};
 }
 

@@ -1,5 +1,5 @@
 // Internal to the initramfs fixer (fixers/initramfs*.cc): the module list rule and the
-// mkinitcpio planner, which has a file of its own.
+// planners of mkinitcpio, dracut and booster, which have a file each.
 #pragma once
 
 #include <expected>
@@ -29,5 +29,13 @@ FileEdit MakeEdit(std::string path, std::optional<std::string> before, std::stri
 // that assigns them last.
 std::expected<void, Error> PlanMkinitcpio(const Host& host, const KernelVersion& kernel,
                                           bool bind_hook, EditSet* set);
+
+// force_drivers in our dracut.conf.d drop-in; a stale vfio_virqfd removed from /etc.
+std::expected<void, Error> PlanDracut(const Host& host, const InitramfsGenerator& gen,
+                                      const KernelVersion& kernel, EditSet* set);
+
+// booster.yaml's `modules_force_load: a,b,c`. Only that one-line comma form is edited; YAML
+// lists, quotes and comments on the line are refused.
+std::expected<void, Error> PlanBooster(const Host& host, const KernelVersion& kernel, EditSet* set);
 
 }  // namespace vmprep

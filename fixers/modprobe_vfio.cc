@@ -19,6 +19,7 @@
 
 #include "fixers/initramfs.h"
 #include "fixers/vfio_bind.h"
+#include "formats/cmdline.h"
 #include "formats/modprobe_conf.h"
 #include "system/modules.h"
 #include "system/vfio_config.h"
@@ -34,6 +35,121 @@ struct Pending {
   std::string why;
 };
 
+// The modprobe.d files as kmod reads them, and the edits planned to them so far.
+class ModprobePlan {
+ public:
+  std::expected<void, Error> Load(const Host& host) {
+    files_ = ModprobeFiles(host);
+    for (const auto& f : files_) {
+      auto text = host.Read(Root::kConfig, f, 1 << 20);
+      if (!text) return std::unexpected(text.error());
+      auto conf = ModprobeConf::Parse(*text, f);
+      if (!conf) return std::unexpected(conf.error());
+      parsed_.emplace(f, std::move(*conf));
+    }
+    return {};
+  }
+
+  // vfio-pci ids= in the file whose line kmod keeps (ours when none, or when a package file
+  // sets it: ours then repeats its ids).
+  std::expected<void, Error> PlanIds(const std::vector<std::string>& ids) {
+    std::string winner;
+    for (const auto& f : files_)
+      if (parsed_.at(f).Param("vfio_pci", "ids")) winner = f;
+    std::string target = own_;
+    std::vector<std::string> items = ids;
+    if (!winner.empty() && winner.starts_with("/etc/")) {
+      target = winner;
+    } else if (!winner.empty()) {
+      // A package file sets ids: ours must repeat them, and kmod must read ours after it.
+      items = SplitCommaList(*parsed_.at(winner).Param("vfio_pci", "ids"));
+      for (const auto& id : ids)
+        if (std::find(items.begin(), items.end(), id) == items.end()) items.push_back(id);
+      auto base = [](std::string_view s) { return s.substr(s.rfind('/') + 1); };
+      if (base(own_) < base(winner)) {
+        return std::unexpected(Error{winner, 0,
+                                     fmt::format("sets vfio-pci ids= and kmod reads it after {}; "
+                                                 "expected the ids there or in a later /etc file",
+                                                 own_)});
+      }
+    }
+    auto p = Get(target);
+    if (!p) return std::unexpected(p.error());
+    auto r = (*p)->conf.MergeListParam("vfio_pci", "ids", items);
+    if (!r) return std::unexpected(r.error());
+    if (*r) (*p)->why = "vfio-pci claims the passthrough devices by id";
+    return {};
+  }
+
+  // `softdep DRIVER pre: vfio-pci`, in the file whose softdep kmod uses (a note when that is
+  // a package file).
+  std::expected<void, Error> PlanSoftdep(const std::string& d, std::vector<std::string>* notes) {
+    std::string first;
+    for (const auto& f : files_) {
+      if (parsed_.at(f).Softdep(d)) {
+        first = f;
+        break;
+      }
+    }
+    if (!first.empty()) {
+      auto sd = *parsed_.at(first).Softdep(d);
+      if (std::any_of(sd.pre.begin(), sd.pre.end(),
+                      [](const std::string& m) { return ModuleName(m) == "vfio_pci"; }))
+        return {};
+      if (!first.starts_with("/etc/")) {
+        notes->push_back(
+            fmt::format("{}:{} holds the softdep kmod uses for {}; add "
+                        "'softdep {} pre: vfio-pci' in a "
+                        "copy of that file under /etc/modprobe.d",
+                        first, sd.line, d, d));
+        return {};
+      }
+    }
+    auto p = Get(first.empty() ? own_ : first);
+    if (!p) return std::unexpected(p.error());
+    auto r = (*p)->conf.AddSoftdepPre(d, "vfio-pci");
+    if (!r) return std::unexpected(r.error());
+    if (*r && (*p)->why.find("softdep") == std::string::npos) {
+      (*p)->why += std::string((*p)->why.empty() ? "" : "; ") +
+                   "softdep: vfio-pci loads before the devices' drivers";
+    }
+    return {};
+  }
+
+  void AddEdits(EditSet* set) const {
+    for (const auto& p : pending_) {
+      if (p.before && *p.before == p.conf.Serialize()) continue;
+      if (!p.before && p.why.empty()) continue;
+      set->edits.push_back(FileEdit{p.path, p.before, p.conf.Serialize(), 0644,
+                                    std::string(kFixModprobeVfio), p.why});
+    }
+  }
+
+ private:
+  // The file at `path` as edited so far (ours is created when missing).
+  std::expected<Pending*, Error> Get(const std::string& path) {
+    for (auto& p : pending_)
+      if (p.path == path) return &p;
+    if (auto it = parsed_.find(path); it != parsed_.end()) {
+      pending_.push_back({path, it->second.Serialize(), it->second, ""});
+      return &pending_.back();
+    }
+    auto conf = ModprobeConf::Parse(
+        "# vfio-pci takes the passthrough devices before "
+        "their usual drivers (written by "
+        "vmsetup)\n",
+        path);
+    if (!conf) return std::unexpected(conf.error());
+    pending_.push_back({path, std::nullopt, std::move(*conf), ""});
+    return &pending_.back();
+  }
+
+  const std::string own_{kModprobeVfioConf};
+  std::vector<std::string> files_;
+  std::map<std::string, ModprobeConf> parsed_;
+  std::vector<Pending> pending_;
+};
+
 class ModprobeVfioFixer : public Fixer {
  public:
   std::string_view Id() const override { return kFixModprobeVfio; }
@@ -47,117 +163,19 @@ class ModprobeVfioFixer : public Fixer {
     if (!options.vfio || options.devices.empty()) return set;
     auto sel = SelectForOptions(host, options);
     if (!sel) return std::unexpected(sel.error());
-    const std::vector<std::string>& ids = sel->ids;
     set.notes = sel->notes;
-
-    std::vector<std::string> files = ModprobeFiles(host);
-    std::map<std::string, ModprobeConf> parsed;
-    for (const auto& f : files) {
-      auto text = host.Read(Root::kConfig, f, 1 << 20);
-      if (!text) return std::unexpected(text.error());
-      auto conf = ModprobeConf::Parse(*text, f);
-      if (!conf) return std::unexpected(conf.error());
-      parsed.emplace(f, std::move(*conf));
+    ModprobePlan plan;
+    if (auto ok = plan.Load(host); !ok) return std::unexpected(ok.error());
+    if (!sel->ids.empty()) {
+      if (auto ok = plan.PlanIds(sel->ids); !ok) return std::unexpected(ok.error());
     }
-    std::vector<Pending> pending;
-    auto get = [&](const std::string& path) -> std::expected<Pending*, Error> {
-      for (auto& p : pending)
-        if (p.path == path) return &p;
-      if (auto it = parsed.find(path); it != parsed.end()) {
-        pending.push_back({path, it->second.Serialize(), it->second, ""});
-        return &pending.back();
-      }
-      auto conf = ModprobeConf::Parse(
-          "# vfio-pci takes the passthrough devices before "
-          "their usual drivers (written by "
-          "vmsetup)\n",
-          path);
-      if (!conf) return std::unexpected(conf.error());
-      pending.push_back({path, std::nullopt, std::move(*conf), ""});
-      return &pending.back();
-    };
-    const std::string own(kModprobeVfioConf);
-
-    if (!ids.empty()) {
-      std::string winner;
-      for (const auto& f : files)
-        if (parsed.at(f).Param("vfio_pci", "ids")) winner = f;
-      std::string target = own;
-      std::vector<std::string> items = ids;
-      if (!winner.empty() && winner.starts_with("/etc/")) {
-        target = winner;
-      } else if (!winner.empty()) {
-        // A package file sets ids: ours must repeat them, and kmod must read
-        // ours after it.
-        auto theirs = *parsed.at(winner).Param("vfio_pci", "ids");
-        std::string list = theirs;
-        items.clear();
-        size_t p = 0;
-        while (p <= list.size()) {
-          size_t c = list.find(',', p);
-          if (c == std::string::npos) c = list.size();
-          if (c > p) items.push_back(list.substr(p, c - p));
-          p = c + 1;
-        }
-        for (const auto& id : ids)
-          if (std::find(items.begin(), items.end(), id) == items.end()) items.push_back(id);
-        auto base = [](std::string_view s) { return s.substr(s.rfind('/') + 1); };
-        if (base(own) < base(winner)) {
-          return std::unexpected(Error{winner, 0,
-                                       fmt::format("sets vfio-pci ids= and kmod reads it after {}; "
-                                                   "expected the ids there or in a later /etc file",
-                                                   own)});
-        }
-      }
-      auto p = get(target);
-      if (!p) return std::unexpected(p.error());
-      auto r = (*p)->conf.MergeListParam("vfio_pci", "ids", items);
-      if (!r) return std::unexpected(r.error());
-      if (*r) (*p)->why = "vfio-pci claims the passthrough devices by id";
-    }
-
     // Softdeps: the modules of the drivers the targets use now, and the usual drivers of
     // their kind.
     ModuleIndex index(host);
-    const std::vector<std::string> drivers = SoftdepModules(host, index, sel->endpoints);
-    for (const auto& d : drivers) {
-      std::string first;
-      for (const auto& f : files) {
-        if (parsed.at(f).Softdep(d)) {
-          first = f;
-          break;
-        }
-      }
-      if (!first.empty()) {
-        auto sd = *parsed.at(first).Softdep(d);
-        if (std::any_of(sd.pre.begin(), sd.pre.end(),
-                        [](const std::string& m) { return ModuleName(m) == "vfio_pci"; }))
-          continue;
-        if (!first.starts_with("/etc/")) {
-          set.notes.push_back(
-              fmt::format("{}:{} holds the softdep kmod uses for {}; add "
-                          "'softdep {} pre: vfio-pci' in a "
-                          "copy of that file under /etc/modprobe.d",
-                          first, sd.line, d, d));
-          continue;
-        }
-      }
-      auto p = get(first.empty() ? own : first);
-      if (!p) return std::unexpected(p.error());
-      auto r = (*p)->conf.AddSoftdepPre(d, "vfio-pci");
-      if (!r) return std::unexpected(r.error());
-      if (*r && (*p)->why.find("softdep") == std::string::npos) {
-        (*p)->why += std::string((*p)->why.empty() ? "" : "; ") +
-                     "softdep: vfio-pci loads before the devices' drivers";
-      }
+    for (const auto& d : SoftdepModules(host, index, sel->endpoints)) {
+      if (auto ok = plan.PlanSoftdep(d, &set.notes); !ok) return std::unexpected(ok.error());
     }
-
-    for (auto& p : pending) {
-      if (p.before && *p.before == p.conf.Serialize()) continue;
-      if (!p.before && p.why.empty()) continue;
-      set.edits.push_back(FileEdit{p.path, p.before, p.conf.Serialize(), 0644,
-                                   std::string(kFixModprobeVfio), p.why});
-    }
+    plan.AddEdits(&set);
     if (!set.edits.empty()) {
       // modprobe.d is copied into the initramfs, where the early vfio-pci load
       // happens.

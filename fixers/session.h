@@ -83,6 +83,11 @@ enum class Outcome {
   kCannotRun,     // the lock is held, or the root cannot be used
 };
 
+// vmsetup's exit status for an outcome (vmsetup(8)), which the live ISO's helper returns too:
+// 0 done or nothing to do, 1 refused, 2 failed and rolled back, 3 cannot run, 4 declined,
+// 5 a regenerate command failed.
+int ExitStatus(Outcome outcome);
+
 struct SessionResult {
   Outcome outcome = Outcome::kNothingToDo;
   SessionPlan plan;                  // apply: the plan that was (or would have been) applied

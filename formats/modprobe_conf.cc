@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "formats/cmdline.h"
 
@@ -42,6 +45,101 @@ std::pair<size_t, size_t> NextField(const std::string& s, size_t pos) {
   return {pos, end};
 }
 
+// One logical line decoded like kmod's getline_wrapped(): "\\\n" joins, "\\c" gives c.
+struct Decoded {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> raw;  // the raw bytes of each decoded char
+  size_t end = 0;                              // raw end, without the terminating newline
+};
+
+// Decodes the line at `*i` and moves `*i` past its newline, counting physical lines.
+Decoded DecodeLine(const std::string& t, size_t* i, int* physical) {
+  Decoded d;
+  while (*i < t.size() && t[*i] != '\n') {
+    if (t[*i] == '\\' && *i + 1 < t.size()) {
+      if (t[*i + 1] == '\n') {
+        *i += 2;
+        ++*physical;
+        continue;
+      }
+      d.text.push_back(t[*i + 1]);
+      d.raw.emplace_back(*i, *i + 2);
+      *i += 2;
+      continue;
+    }
+    d.text.push_back(t[*i]);
+    d.raw.emplace_back(*i, *i + 1);
+    ++*i;
+  }
+  d.end = *i;
+  if (*i < t.size()) {
+    ++*i;  // the newline
+    ++*physical;
+  }
+  return d;
+}
+
+// Tokens for editing, as [begin, end) of the decoded line: blank-separated, double quotes
+// group (next_arg()).
+std::vector<std::pair<size_t, size_t>> TokenSpans(const std::string& decoded) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t k = 0; k < decoded.size();) {
+    if (IsDelim(decoded[k])) {
+      ++k;
+      continue;
+    }
+    size_t start = k;
+    bool quoted = false;
+    for (; k < decoded.size(); ++k) {
+      if (!quoted && IsDelim(decoded[k])) break;
+      if (decoded[k] == '"') quoted = !quoted;
+    }
+    spans.emplace_back(start, k);
+  }
+  return spans;
+}
+
+// The command of a decoded line as kmod reads it; `valid` is false for one kmod ignores.
+struct Command {
+  ModprobeRecord record;
+  bool valid = false;
+};
+
+// nullopt for a blank line or a comment.
+std::optional<Command> ParseCommand(const std::string& decoded, int line) {
+  if (decoded.empty() || decoded[0] == '#') return std::nullopt;
+  auto [cb, ce] = NextField(decoded, 0);
+  if (cb == std::string::npos) return std::nullopt;
+  std::string cmd = decoded.substr(cb, ce - cb);
+  auto [mb, me] = NextField(decoded, ce);
+  Command c;
+  ModprobeRecord& rec = c.record;
+  rec.line = line;
+  rec.command = cmd;
+  bool valid = mb != std::string::npos;
+  std::string field = valid ? decoded.substr(mb, me - mb) : std::string();
+  // strtok_r(NULL, "") returns what follows the delimiter after the module name, or NULL
+  // when nothing does.
+  std::string rest = me + 1 < decoded.size() && valid ? decoded.substr(me + 1) : std::string();
+  if (cmd == "options" || cmd == "install" || cmd == "remove" || cmd == "softdep") {
+    valid = valid && !rest.empty();
+    rec.module = ModuleName(field);
+    if (cmd == "options") std::replace(rest.begin(), rest.end(), '\t', ' ');
+    rec.rest = rest;
+  } else if (cmd == "blacklist") {
+    rec.module = ModuleName(field);
+  } else if (cmd == "alias") {
+    auto [tb, te] = NextField(decoded, me);
+    valid = valid && tb != std::string::npos;
+    rec.module = field;
+    if (valid) rec.target = ModuleName(decoded.substr(tb, te - tb));
+  } else {
+    valid = false;
+  }
+  c.valid = valid;
+  return c;
+}
+
 }  // namespace
 
 std::expected<ModprobeConf, Error> ModprobeConf::Parse(std::string_view text,
@@ -58,86 +156,24 @@ std::expected<void, Error> ModprobeConf::ParseAll() {
   lines_.clear();
   records_.clear();
   ignored_lines_.clear();
-  const std::string& t = text_;
   size_t i = 0;
   int physical = 1;
-  while (i < t.size()) {
+  while (i < text_.size()) {
     Line ln;
     ln.begin = i;
     ln.line = physical;
-    // Decode like kmod's getline_wrapped(): "\\\n" joins, "\\c" gives c.
-    std::string decoded;
-    std::vector<std::pair<size_t, size_t>> raw;  // per decoded char
-    while (i < t.size() && t[i] != '\n') {
-      if (t[i] == '\\' && i + 1 < t.size()) {
-        if (t[i + 1] == '\n') {
-          i += 2;
-          ++physical;
-          continue;
-        }
-        decoded.push_back(t[i + 1]);
-        raw.emplace_back(i, i + 2);
-        i += 2;
-        continue;
-      }
-      decoded.push_back(t[i]);
-      raw.emplace_back(i, i + 1);
-      ++i;
+    Decoded d = DecodeLine(text_, &i, &physical);
+    ln.end = d.end;
+    for (auto [start, end] : TokenSpans(d.text)) {
+      ln.tokens.push_back(
+          {d.raw[start].first, d.raw[end - 1].second, d.text.substr(start, end - start)});
     }
-    ln.end = i;
-    if (i < t.size()) {
-      ++i;  // the newline
-      ++physical;
-    }
-    // Tokens for editing: blank-separated, double quotes group (next_arg()).
-    for (size_t k = 0; k < decoded.size();) {
-      if (IsDelim(decoded[k])) {
-        ++k;
-        continue;
-      }
-      size_t start = k;
-      bool quoted = false;
-      for (; k < decoded.size(); ++k) {
-        if (!quoted && IsDelim(decoded[k])) break;
-        if (decoded[k] == '"') quoted = !quoted;
-      }
-      ln.tokens.push_back({raw[start].first, raw[k - 1].second, decoded.substr(start, k - start)});
-    }
-    if (!decoded.empty() && decoded[0] != '#') {
-      auto [cb, ce] = NextField(decoded, 0);
-      if (cb != std::string::npos) {
-        std::string cmd = decoded.substr(cb, ce - cb);
-        auto [mb, me] = NextField(decoded, ce);
-        ModprobeRecord rec;
-        rec.line = ln.line;
-        rec.command = cmd;
-        bool valid = mb != std::string::npos;
-        std::string field = valid ? decoded.substr(mb, me - mb) : std::string();
-        // strtok_r(NULL, "") returns what follows the delimiter after the
-        // module name, or NULL when nothing does.
-        std::string rest =
-            me + 1 < decoded.size() && valid ? decoded.substr(me + 1) : std::string();
-        if (cmd == "options" || cmd == "install" || cmd == "remove" || cmd == "softdep") {
-          valid = valid && !rest.empty();
-          rec.module = ModuleName(field);
-          if (cmd == "options") std::replace(rest.begin(), rest.end(), '\t', ' ');
-          rec.rest = rest;
-        } else if (cmd == "blacklist") {
-          rec.module = ModuleName(field);
-        } else if (cmd == "alias") {
-          auto [tb, te] = NextField(decoded, me);
-          valid = valid && tb != std::string::npos;
-          rec.module = field;
-          if (valid) rec.target = ModuleName(decoded.substr(tb, te - tb));
-        } else {
-          valid = false;
-        }
-        if (valid) {
-          ln.record = static_cast<int>(records_.size());
-          records_.push_back(std::move(rec));
-        } else {
-          ignored_lines_.push_back(ln.line);
-        }
+    if (auto command = ParseCommand(d.text, ln.line)) {
+      if (command->valid) {
+        ln.record = static_cast<int>(records_.size());
+        records_.push_back(std::move(command->record));
+      } else {
+        ignored_lines_.push_back(ln.line);
       }
     }
     lines_.push_back(std::move(ln));

@@ -182,6 +182,99 @@ class Reader {
     return SkipEscapedUntil(i, open, '\'', "unterminated $'...'");
   }
 
+  // Marks `w` as depending on an expansion at `at` (the first reason is kept).
+  void NotStatic(ShellWord* w, size_t at, std::string why) const {
+    if (w->is_static) {
+      w->is_static = false;
+      w->why_not_static = std::move(why);
+      w->line = LineOf(at);
+    }
+  }
+  static void Add(ShellWord* w, char c, size_t b, size_t e, char ctx) {
+    w->value.push_back(c);
+    w->chars.push_back({b, e, ctx});
+  }
+  // The first quote of a word is where an empty value is inserted.
+  static void QuoteAt(ShellWord* w, bool* saw_quote, size_t inside, char ctx) {
+    if (!*saw_quote) {
+      w->empty_insert = inside;
+      w->empty_context = ctx;
+    }
+    *saw_quote = true;
+  }
+
+  // A '$' or backquote at `at`, inside double quotes or not: a literal '$' when nothing
+  // expands, else the word is not static. Returns where scanning goes on.
+  std::expected<size_t, Error> Expansion(ShellWord* w, size_t at, bool quoted) const {
+    if (t_[at] == '`') {
+      auto r = SkipBacktick(at + 1, at);
+      if (!r) return std::unexpected(r.error());
+      NotStatic(w, at, "runs a command in backquotes");
+      return *r;
+    }
+    std::string exp;
+    auto r = Dollar(at, quoted, &exp);
+    if (!r) return std::unexpected(r.error());
+    if (exp.empty()) {
+      Add(w, '$', at, at + 1, quoted ? 'd' : 'u');
+      return at + 1;
+    }
+    NotStatic(w, at, "uses the expansion " + exp);
+    return *r;
+  }
+
+  // A backslash outside quotes at `i`. Returns where scanning goes on.
+  size_t Backslash(ShellWord* w, size_t i) const {
+    if (i + 1 >= n_) {
+      Add(w, '\\', i, i + 1, 'u');
+      return i + 1;
+    }
+    if (t_[i + 1] == '\n') return i + 2;  // line continuation: produces nothing
+    Add(w, t_[i + 1], i, i + 2, 'u');
+    return i + 2;
+  }
+
+  // The double-quoted part that opens at `open`. Returns where scanning goes on.
+  std::expected<size_t, Error> DoubleQuoted(ShellWord* w, size_t open) const {
+    size_t i = open + 1;
+    while (i < n_) {
+      char d = t_[i];
+      if (d == '"') return i + 1;
+      if (d == '\\' && i + 1 < n_) {
+        char e = t_[i + 1];
+        if (e == '\n') {
+          i += 2;
+        } else if (e == '$' || e == '`' || e == '"' || e == '\\') {
+          Add(w, e, i, i + 2, 'd');
+          i += 2;
+        } else {
+          Add(w, '\\', i, i + 1, 'd');
+          ++i;
+        }
+      } else if (d == '$' || d == '`') {
+        auto r = Expansion(w, i, true);
+        if (!r) return std::unexpected(r.error());
+        i = *r;
+      } else {
+        Add(w, d, i, i + 1, 'd');
+        ++i;
+      }
+    }
+    return std::unexpected(Err(open, "unterminated double quote; expected a closing '\"'"));
+  }
+
+  // An unquoted character at `i` of the word that starts at `begin`.
+  void Unquoted(ShellWord* w, size_t i, size_t begin, bool in_array) const {
+    char c = t_[i];
+    if (c == '~' && (i == begin || t_[i - 1] == ':'))
+      NotStatic(w, i, "starts with '~' (tilde expansion)");
+    if (in_array && (c == '*' || c == '?' || c == '[' || c == '{'))
+      NotStatic(
+          w, i,
+          std::string("has an unquoted '") + c + "' in an array element (glob or brace expansion)");
+    Add(w, c, i, i + 1, 'u');
+  }
+
   // Reads one word starting at i (which must not end a word).
   std::expected<ShellWord, Error> Word(size_t i, bool in_array) const {
     ShellWord w;
@@ -190,114 +283,32 @@ class Reader {
     w.empty_insert = i;
     w.empty_context = 'u';
     bool saw_quote = false;
-    auto not_static = [&](size_t at, std::string why) {
-      if (w.is_static) {
-        w.is_static = false;
-        w.why_not_static = std::move(why);
-        w.line = LineOf(at);
-      }
-    };
-    auto add = [&](char c, size_t b, size_t e, char ctx) {
-      w.value.push_back(c);
-      w.chars.push_back({b, e, ctx});
-    };
-    // A '$' or backquote at `at`, inside double quotes or not: a literal '$' when nothing
-    // expands, else the word is not static. Returns where scanning goes on.
-    auto expansion = [&](size_t at, bool quoted) -> std::expected<size_t, Error> {
-      if (t_[at] == '`') {
-        auto r = SkipBacktick(at + 1, at);
-        if (!r) return std::unexpected(r.error());
-        not_static(at, "runs a command in backquotes");
-        return *r;
-      }
-      std::string exp;
-      auto r = Dollar(at, quoted, &exp);
-      if (!r) return std::unexpected(r.error());
-      if (exp.empty()) {
-        add('$', at, at + 1, quoted ? 'd' : 'u');
-        return at + 1;
-      }
-      not_static(at, "uses the expansion " + exp);
-      return *r;
-    };
     while (i < n_ && !EndsWord(i)) {
       char c = t_[i];
+      std::expected<size_t, Error> next = i + 1;
       if (c == '\\') {
-        if (i + 1 >= n_) {
-          add('\\', i, i + 1, 'u');
-          ++i;
-        } else if (t_[i + 1] == '\n') {
-          i += 2;  // line continuation: produces nothing
-        } else {
-          add(t_[i + 1], i, i + 2, 'u');
-          i += 2;
-        }
+        next = Backslash(&w, i);
       } else if (c == '\'') {
-        auto close = SkipSingle(i + 1, i);
-        if (!close) return std::unexpected(close.error());
-        if (!saw_quote) {
-          w.empty_insert = i + 1;
-          w.empty_context = 's';
-        }
-        saw_quote = true;
-        for (size_t j = i + 1; j + 1 < *close; ++j) add(t_[j], j, j + 1, 's');
-        i = *close;
+        next = SkipSingle(i + 1, i);
+        if (!next) return std::unexpected(next.error());
+        QuoteAt(&w, &saw_quote, i + 1, 's');
+        for (size_t j = i + 1; j + 1 < *next; ++j) Add(&w, t_[j], j, j + 1, 's');
       } else if (c == '"') {
-        if (!saw_quote) {
-          w.empty_insert = i + 1;
-          w.empty_context = 'd';
-        }
-        saw_quote = true;
-        size_t open = i++;
-        bool closed = false;
-        while (i < n_) {
-          char d = t_[i];
-          if (d == '"') {
-            ++i;
-            closed = true;
-            break;
-          }
-          if (d == '\\' && i + 1 < n_) {
-            char e = t_[i + 1];
-            if (e == '\n') {
-              i += 2;
-            } else if (e == '$' || e == '`' || e == '"' || e == '\\') {
-              add(e, i, i + 2, 'd');
-              i += 2;
-            } else {
-              add('\\', i, i + 1, 'd');
-              ++i;
-            }
-          } else if (d == '$' || d == '`') {
-            auto r = expansion(i, true);
-            if (!r) return std::unexpected(r.error());
-            i = *r;
-          } else {
-            add(d, i, i + 1, 'd');
-            ++i;
-          }
-        }
-        if (!closed)
-          return std::unexpected(Err(open, "unterminated double quote; expected a closing '\"'"));
+        QuoteAt(&w, &saw_quote, i + 1, 'd');
+        next = DoubleQuoted(&w, i);
       } else if (c == '$' || c == '`') {
-        auto r = expansion(i, false);
-        if (!r) return std::unexpected(r.error());
-        i = *r;
+        next = Expansion(&w, i, false);
       } else {
-        if (c == '~' && (i == w.begin || t_[i - 1] == ':'))
-          not_static(i, "starts with '~' (tilde expansion)");
-        if (in_array && (c == '*' || c == '?' || c == '[' || c == '{'))
-          not_static(i, std::string("has an unquoted '") + c +
-                            "' in an array element (glob or brace expansion)");
-        add(c, i, i + 1, 'u');
-        ++i;
+        Unquoted(&w, i, w.begin, in_array);
       }
+      if (!next) return std::unexpected(next.error());
+      i = *next;
     }
     w.end = i;
     if (w.value.find('\r') != std::string::npos)
-      not_static(w.begin,
-                 "contains a carriage return (a CRLF line ending?), which bash "
-                 "keeps in the value");
+      NotStatic(&w, w.begin,
+                "contains a carriage return (a CRLF line ending?), which bash "
+                "keeps in the value");
     return w;
   }
 

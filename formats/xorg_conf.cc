@@ -86,97 +86,110 @@ std::expected<XorgConf, Error> XorgConf::Parse(std::string_view text, std::strin
   return c;
 }
 
+std::expected<XorgConf::Line, Error> XorgConf::LexLine(size_t* at, int number) const {
+  const std::string& t = text_;
+  size_t i = *at;
+  Line ln;
+  ln.begin = i;
+  ln.line = number;
+  while (i < t.size() && t[i] != '\n') {
+    char c = t[i];
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+    } else if (c == '#') {
+      while (i < t.size() && t[i] != '\n') ++i;
+    } else if (c == '"') {
+      size_t close = t.find_first_of("\"\n", i + 1);
+      if (close == std::string::npos || t[close] != '"')
+        return std::unexpected(At(ln.line,
+                                  "unterminated string; expected a closing '\"' on "
+                                  "the same line"));
+      ln.tokens.push_back({i, close + 1, t.substr(i + 1, close - i - 1), true});
+      i = close + 1;
+    } else {
+      size_t end = i;
+      while (end < t.size() && t[end] != ' ' && t[end] != '\t' && t[end] != '\r' &&
+             t[end] != '\n' && t[end] != '"' && t[end] != '#')
+        ++end;
+      ln.tokens.push_back({i, end, t.substr(i, end - i), false});
+      i = end;
+    }
+  }
+  ln.end = i;
+  if (i < t.size()) ++i;
+  *at = i;
+  return ln;
+}
+
+std::expected<void, Error> XorgConf::ParseStructure(Line* ln, size_t index, int* section,
+                                                    int* depth) {
+  if (ln->tokens.empty()) {
+    if (*depth > 0) {
+      ln->section = *section;
+      ln->depth = *depth;
+    }
+    return {};
+  }
+  const Token& kw = ln->tokens[0];
+  if (kw.quoted)
+    return std::unexpected(
+        At(ln->line, "a line starts with the string \"" + kw.text + "\"; expected a keyword"));
+  if (XorgNameEqual(kw.text, "Section")) {
+    if (*depth != 0)
+      return std::unexpected(At(ln->line, "Section inside a Section; expected EndSection first"));
+    if (ln->tokens.size() < 2 || !ln->tokens[1].quoted)
+      return std::unexpected(At(ln->line, "Section without a quoted name"));
+    *section = static_cast<int>(sections_.size());
+    sections_.push_back({ln->tokens[1].text, ln->line, {}});
+    section_open_.push_back(index);
+    section_close_.push_back(0);
+    *depth = 1;
+  } else if (XorgNameEqual(kw.text, "EndSection")) {
+    if (*depth != 1)
+      return std::unexpected(At(ln->line, *depth == 0 ? "EndSection without a Section"
+                                                      : "EndSection inside a SubSection; "
+                                                        "expected EndSubSection first"));
+    section_close_[*section] = index;
+    ln->section = *section;
+    ln->depth = 1;
+    *depth = 0;
+  } else if (XorgNameEqual(kw.text, "SubSection")) {
+    if (*depth != 1) return std::unexpected(At(ln->line, "SubSection outside a Section or nested"));
+    *depth = 2;
+  } else if (XorgNameEqual(kw.text, "EndSubSection")) {
+    if (*depth != 2) return std::unexpected(At(ln->line, "EndSubSection without a SubSection"));
+    *depth = 1;
+  } else if (*depth == 0) {
+    return std::unexpected(At(ln->line, "'" + kw.text +
+                                            "' outside any Section; Xorg rejects such a file "
+                                            "(expected Section \"Name\")"));
+  } else if (*depth == 1) {
+    XorgEntry e;
+    e.line = ln->line;
+    e.keyword = kw.text;
+    for (size_t k = 1; k < ln->tokens.size(); ++k) e.args.push_back(ln->tokens[k].text);
+    sections_[*section].entries.push_back(std::move(e));
+  }
+  if (ln->section < 0 && *depth > 0) {
+    ln->section = *section;
+    ln->depth = *depth;
+  }
+  return {};
+}
+
 std::expected<void, Error> XorgConf::ParseAll() {
   lines_.clear();
   sections_.clear();
   section_open_.clear();
   section_close_.clear();
-  const std::string& t = text_;
   int section = -1;
   int depth = 0;
   int number = 1;
-  for (size_t i = 0; i < t.size();) {
-    Line ln;
-    ln.begin = i;
-    ln.line = number++;
-    while (i < t.size() && t[i] != '\n') {
-      char c = t[i];
-      if (c == ' ' || c == '\t' || c == '\r') {
-        ++i;
-      } else if (c == '#') {
-        while (i < t.size() && t[i] != '\n') ++i;
-      } else if (c == '"') {
-        size_t close = t.find_first_of("\"\n", i + 1);
-        if (close == std::string::npos || t[close] != '"')
-          return std::unexpected(At(ln.line,
-                                    "unterminated string; expected a closing '\"' on "
-                                    "the same line"));
-        ln.tokens.push_back({i, close + 1, t.substr(i + 1, close - i - 1), true});
-        i = close + 1;
-      } else {
-        size_t end = i;
-        while (end < t.size() && t[end] != ' ' && t[end] != '\t' && t[end] != '\r' &&
-               t[end] != '\n' && t[end] != '"' && t[end] != '#')
-          ++end;
-        ln.tokens.push_back({i, end, t.substr(i, end - i), false});
-        i = end;
-      }
-    }
-    ln.end = i;
-    if (i < t.size()) ++i;
-    const size_t index = lines_.size();
-    if (!ln.tokens.empty()) {
-      const Token& kw = ln.tokens[0];
-      if (kw.quoted)
-        return std::unexpected(
-            At(ln.line, "a line starts with the string \"" + kw.text + "\"; expected a keyword"));
-      if (XorgNameEqual(kw.text, "Section")) {
-        if (depth != 0)
-          return std::unexpected(
-              At(ln.line, "Section inside a Section; expected EndSection first"));
-        if (ln.tokens.size() < 2 || !ln.tokens[1].quoted)
-          return std::unexpected(At(ln.line, "Section without a quoted name"));
-        section = static_cast<int>(sections_.size());
-        sections_.push_back({ln.tokens[1].text, ln.line, {}});
-        section_open_.push_back(index);
-        section_close_.push_back(0);
-        depth = 1;
-      } else if (XorgNameEqual(kw.text, "EndSection")) {
-        if (depth != 1)
-          return std::unexpected(At(ln.line, depth == 0 ? "EndSection without a Section"
-                                                        : "EndSection inside a SubSection; "
-                                                          "expected EndSubSection first"));
-        section_close_[section] = index;
-        ln.section = section;
-        ln.depth = 1;
-        depth = 0;
-      } else if (XorgNameEqual(kw.text, "SubSection")) {
-        if (depth != 1)
-          return std::unexpected(At(ln.line, "SubSection outside a Section or nested"));
-        depth = 2;
-      } else if (XorgNameEqual(kw.text, "EndSubSection")) {
-        if (depth != 2) return std::unexpected(At(ln.line, "EndSubSection without a SubSection"));
-        depth = 1;
-      } else if (depth == 0) {
-        return std::unexpected(At(ln.line, "'" + kw.text +
-                                               "' outside any Section; Xorg rejects such a file "
-                                               "(expected Section \"Name\")"));
-      } else if (depth == 1) {
-        XorgEntry e;
-        e.line = ln.line;
-        e.keyword = kw.text;
-        for (size_t k = 1; k < ln.tokens.size(); ++k) e.args.push_back(ln.tokens[k].text);
-        sections_[section].entries.push_back(std::move(e));
-      }
-      if (ln.section < 0 && depth > 0) {
-        ln.section = section;
-        ln.depth = depth;
-      }
-    } else if (depth > 0) {
-      ln.section = section;
-      ln.depth = depth;
-    }
-    lines_.push_back(std::move(ln));
+  for (size_t i = 0; i < text_.size();) {
+    auto ln = LexLine(&i, number++);
+    if (!ln) return std::unexpected(ln.error());
+    if (auto ok = ParseStructure(&*ln, lines_.size(), &section, &depth); !ok) return ok;
+    lines_.push_back(std::move(*ln));
   }
   if (depth != 0)
     return std::unexpected(At(sections_.back().line, "Section \"" + sections_.back().name +

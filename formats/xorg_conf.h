@@ -81,6 +81,11 @@ class XorgConf {
   };
 
   std::expected<void, Error> ParseAll();
+  // The tokens of the line that starts at `*i`, which moves past its newline.
+  std::expected<Line, Error> LexLine(size_t* i, int number) const;
+  // The line's place in the Section/SubSection nesting (`*section`, `*depth`); a Section's
+  // entries are recorded.
+  std::expected<void, Error> ParseStructure(Line* ln, size_t index, int* section, int* depth);
   std::expected<bool, Error> Commit(const Splice& splice, size_t changed_section,
                                     std::string_view what,
                                     const std::function<bool(const XorgConf&)>& check);

@@ -149,94 +149,105 @@ std::vector<std::string> VfioEarlyModules(const KernelVersion& kernel) {
   return m;
 }
 
+namespace {
+
+InitramfsGenerator MkinitcpioGenerator(const Host& host, const std::string& tool) {
+  InitramfsGenerator g{"mkinitcpio",
+                       tool,
+                       {{"mkinitcpio", "-P"}, "rebuild the initramfs of every mkinitcpio preset"}};
+  std::vector<std::string> files = MkinitcpioFiles(host);
+  ApplyShellFiles(host, files, {"MODULES"}, &g.modules, &g);
+  ApplyShellFiles(host, files, {"HOOKS"}, &g.hooks, &g);
+  return g;
+}
+
+InitramfsGenerator DracutGenerator(const Host& host, const std::string& tool) {
+  // --regenerate-all rebuilds the image of every installed kernel where dracut itself
+  // puts it (BLS /boot/<machine-id>/<version>/initrd on kernel-install systems,
+  // /boot/initramfs-<version>.img otherwise); --force because the images exist.
+  InitramfsGenerator g{"dracut",
+                       tool,
+                       {{"dracut", "--regenerate-all", "--force"},
+                        "rebuild the initramfs of every installed kernel"}};
+  std::vector<std::string> files = {"/etc/dracut.conf"};
+  for (auto& f :
+       DropInFiles(host, Root::kConfig, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"}))
+    files.push_back(f);
+  ApplyShellFiles(host, files, {"force_drivers"}, &g.modules, &g);
+  ApplyShellFiles(host, files, {"add_drivers"}, &g.included, &g);
+  return g;
+}
+
+InitramfsGenerator InitramfsToolsGenerator(const Host& host, const std::string& tool) {
+  InitramfsGenerator g{
+      "initramfs-tools",
+      tool,
+      {{"update-initramfs", "-u", "-k", "all"}, "rebuild the initramfs of every installed kernel"}};
+  std::vector<std::string> files = {"/etc/initramfs-tools/modules"};
+  if (auto names = host.List(Root::kConfig, "/etc/initramfs-tools/modules.d")) {
+    for (const auto& n : *names) files.push_back("/etc/initramfs-tools/modules.d/" + n);
+  }
+  for (const auto& path : files) {
+    auto text = host.Read(Root::kConfig, path, 1 << 20);
+    if (!text) continue;
+    int n = 0;
+    for (auto line : SplitLines(*text)) {
+      ++n;
+      auto t = Trim(line);
+      if (t.empty() || t.front() == '#') continue;
+      std::string m(SplitWords(t)[0]);
+      g.modules.push_back(m);
+      g.evidence.push_back({fmt::format("{}:{}", path, n), std::string(t)});
+    }
+  }
+  return g;
+}
+
+InitramfsGenerator BoosterGenerator(const Host& host, const std::string& tool) {
+  InitramfsGenerator g{"booster",
+                       tool,
+                       {{"/usr/lib/booster/regenerate_images"},
+                        "rebuild the booster images of every installed kernel"}};
+  const char* path = "/etc/booster.yaml";
+  auto text = host.Read(Root::kConfig, path, 1 << 20);
+  if (!text) return g;
+  int n = 0;
+  for (auto line : SplitLines(*text)) {
+    ++n;
+    auto t = Trim(line);
+    for (std::string_view key : {"modules_force_load:", "modules:"}) {
+      if (!t.starts_with(key)) continue;
+      auto list = Trim(t.substr(key.size()));
+      std::size_t pos = 0;
+      while (pos <= list.size()) {
+        std::size_t comma = list.find(',', pos);
+        if (comma == std::string_view::npos) comma = list.size();
+        auto item = Trim(list.substr(pos, comma - pos));
+        if (!item.empty()) (key == "modules:" ? g.included : g.modules).emplace_back(item);
+        pos = comma + 1;
+      }
+      g.evidence.push_back({fmt::format("{}:{}", path, n), std::string(t)});
+    }
+  }
+  return g;
+}
+
+}  // namespace
+
 std::expected<std::vector<InitramfsGenerator>, Error> ReadInitramfsGenerators(const Host& host) {
   std::vector<InitramfsGenerator> gens;
-  auto mkinitcpio_tool = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"});
-  if (!mkinitcpio_tool) return std::unexpected(mkinitcpio_tool.error());
-  if (const std::string& tool = *mkinitcpio_tool; !tool.empty()) {
-    InitramfsGenerator g{
-        "mkinitcpio",
-        tool,
-        {{"mkinitcpio", "-P"}, "rebuild the initramfs of every mkinitcpio preset"}};
-    std::vector<std::string> files = MkinitcpioFiles(host);
-    ApplyShellFiles(host, files, {"MODULES"}, &g.modules, &g);
-    ApplyShellFiles(host, files, {"HOOKS"}, &g.hooks, &g);
-    gens.push_back(std::move(g));
-  }
-  auto dracut_tool = FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"});
-  if (!dracut_tool) return std::unexpected(dracut_tool.error());
-  if (const std::string& tool = *dracut_tool; !tool.empty()) {
-    // --regenerate-all rebuilds the image of every installed kernel where dracut itself
-    // puts it (BLS /boot/<machine-id>/<version>/initrd on kernel-install systems,
-    // /boot/initramfs-<version>.img otherwise); --force because the images exist.
-    InitramfsGenerator g{"dracut",
-                         tool,
-                         {{"dracut", "--regenerate-all", "--force"},
-                          "rebuild the initramfs of every installed kernel"}};
-    std::vector<std::string> files = {"/etc/dracut.conf"};
-    for (auto& f :
-         DropInFiles(host, Root::kConfig, {"/usr/lib/dracut/dracut.conf.d", "/etc/dracut.conf.d"}))
-      files.push_back(f);
-    ApplyShellFiles(host, files, {"force_drivers"}, &g.modules, &g);
-    ApplyShellFiles(host, files, {"add_drivers"}, &g.included, &g);
-    gens.push_back(std::move(g));
-  }
-  auto itools_tool = FirstExisting(host, {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"});
-  if (!itools_tool) return std::unexpected(itools_tool.error());
-  if (const std::string& tool = *itools_tool; !tool.empty()) {
-    InitramfsGenerator g{"initramfs-tools",
-                         tool,
-                         {{"update-initramfs", "-u", "-k", "all"},
-                          "rebuild the initramfs of every installed kernel"}};
-    std::vector<std::string> files = {"/etc/initramfs-tools/modules"};
-    if (auto names = host.List(Root::kConfig, "/etc/initramfs-tools/modules.d")) {
-      for (const auto& n : *names) files.push_back("/etc/initramfs-tools/modules.d/" + n);
-    }
-    for (const auto& path : files) {
-      auto text = host.Read(Root::kConfig, path, 1 << 20);
-      if (!text) continue;
-      int n = 0;
-      for (auto line : SplitLines(*text)) {
-        ++n;
-        auto t = Trim(line);
-        if (t.empty() || t.front() == '#') continue;
-        std::string m(SplitWords(t)[0]);
-        g.modules.push_back(m);
-        g.evidence.push_back({fmt::format("{}:{}", path, n), std::string(t)});
-      }
-    }
-    gens.push_back(std::move(g));
-  }
-  auto booster_tool = FirstExisting(host, {"/usr/bin/booster"});
-  if (!booster_tool) return std::unexpected(booster_tool.error());
-  if (const std::string& tool = *booster_tool; !tool.empty()) {
-    InitramfsGenerator g{"booster",
-                         tool,
-                         {{"/usr/lib/booster/regenerate_images"},
-                          "rebuild the booster images of every installed kernel"}};
-    const char* path = "/etc/booster.yaml";
-    if (auto text = host.Read(Root::kConfig, path, 1 << 20)) {
-      int n = 0;
-      for (auto line : SplitLines(*text)) {
-        ++n;
-        auto t = Trim(line);
-        for (std::string_view key : {"modules_force_load:", "modules:"}) {
-          if (!t.starts_with(key)) continue;
-          auto list = Trim(t.substr(key.size()));
-          std::size_t pos = 0;
-          while (pos <= list.size()) {
-            std::size_t comma = list.find(',', pos);
-            if (comma == std::string_view::npos) comma = list.size();
-            auto item = Trim(list.substr(pos, comma - pos));
-            if (!item.empty()) (key == "modules:" ? g.included : g.modules).emplace_back(item);
-            pos = comma + 1;
-          }
-          g.evidence.push_back({fmt::format("{}:{}", path, n), std::string(t)});
-        }
-      }
-    }
-    gens.push_back(std::move(g));
-  }
+  auto mkinitcpio = FirstExisting(host, {"/usr/bin/mkinitcpio", "/bin/mkinitcpio"});
+  if (!mkinitcpio) return std::unexpected(mkinitcpio.error());
+  if (!mkinitcpio->empty()) gens.push_back(MkinitcpioGenerator(host, *mkinitcpio));
+  auto dracut = FirstExisting(host, {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut"});
+  if (!dracut) return std::unexpected(dracut.error());
+  if (!dracut->empty()) gens.push_back(DracutGenerator(host, *dracut));
+  auto itools = FirstExisting(host, {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"});
+  if (!itools) return std::unexpected(itools.error());
+  if (!itools->empty()) gens.push_back(InitramfsToolsGenerator(host, *itools));
+  auto booster = FirstExisting(host, {"/usr/bin/booster"});
+  if (!booster) return std::unexpected(booster.error());
+  if (!booster->empty()) gens.push_back(BoosterGenerator(host, *booster));
   return gens;
 }
 

@@ -8,8 +8,8 @@
 
 namespace vmprep::live {
 
-// The plan as a person reads it before saying yes: warnings, each file's diff under the
-// fixer and reason that want it, the commands run afterwards in the installed system, notes.
+// The plan as a person reads it before saying yes (the printer of fixers/plan_print.h), with
+// the commands run afterwards in the installed system, and the refusals.
 std::string PlanText(const SessionPlan& plan);
 
 // The plan as a vmprep.plan/1 document (docs/schema/vmprep.plan-1.schema.json), the format
@@ -19,8 +19,6 @@ std::string PlanJson(const SessionPlan& plan);
 // Prints one progress event of an apply (files written, commands run and their output).
 void ShowProgress(const ProgressEvent& event);
 
-// vmsetup's exit status for an outcome (vmsetup(8)): 0 done or nothing to do, 1 refused,
-// 2 failed and rolled back, 3 cannot run, 4 declined, 5 a regenerate command failed.
-int ExitStatus(Outcome outcome);
+// A fix exits with vmsetup's status for its outcome: ExitStatus (fixers/session.h).
 
 }  // namespace vmprep::live

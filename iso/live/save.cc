@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/host.h"
 #include "core/text.h"
@@ -55,92 +58,92 @@ int WaitForDevices(const std::vector<std::string>& specs, int seconds) {
   }
 }
 
-int RunSave(const SaveRequest& request) {
-  auto host = OpenLiveHost();
-  if (!host) return 3;
+namespace {
+
+using Files = std::vector<std::pair<std::string, std::string>>;  // name, bytes
+
+int Fail(const std::string& message, int status = 3) {
+  std::fprintf(stderr, "vmprep-live: %s\n", message.c_str());
+  return status;
+}
+
+// The FAT file system to save to: the one --to names, or the one the user picks. 0 or the
+// exit status.
+int ChooseFat(const Host& host, const SaveRequest& request, BlockFs* chosen) {
   std::vector<std::string> problems;
-  auto all = SettledFilesystems(*host, &problems);
+  auto all = SettledFilesystems(host, &problems);
   for (const auto& p : problems) std::printf("note: %s\n", p.c_str());
+  if (!request.spec.empty()) {
+    auto fs = ResolveSpec(all, request.spec);
+    if (!fs) return Fail(fs.error().message);
+    if (fs->type != "vfat" || fs->read_only) {
+      return Fail(fmt::format("{} is {}{}, not a writable FAT file system", fs->device, fs->type,
+                              fs->read_only ? " (read-only)" : ""));
+    }
+    *chosen = *fs;
+    return 0;
+  }
   std::vector<BlockFs> fat;
   for (const auto& fs : all)
     if (fs.type == "vfat" && !fs.read_only) fat.push_back(fs);
-
-  BlockFs chosen;
-  if (!request.spec.empty()) {
-    auto fs = ResolveSpec(all, request.spec);
-    if (!fs) {
-      std::fprintf(stderr, "vmprep-live: %s\n", fs.error().message.c_str());
-      return 3;
-    }
-    if (fs->type != "vfat" || fs->read_only) {
-      std::fprintf(stderr, "vmprep-live: %s is %s%s, not a writable FAT file system\n",
-                   fs->device.c_str(), fs->type.c_str(), fs->read_only ? " (read-only)" : "");
-      return 3;
-    }
-    chosen = *fs;
-  } else {
-    if (fat.empty()) {
-      std::printf(
-          "No writable FAT file system found. Plug in a USB stick formatted FAT32 (or boot "
-          "this ISO from a stick: it has a FAT partition for reports) and try again.\n");
-      return 3;
-    }
-    std::vector<std::string> shown;
-    for (const auto& fs : fat) shown.push_back(Describe(fs));
-    auto i = AskChoice(shown, "Save to which");
-    if (!i) return 4;
-    chosen = fat[*i];
+  if (fat.empty()) {
+    std::printf(
+        "No writable FAT file system found. Plug in a USB stick formatted FAT32 (or boot "
+        "this ISO from a stick: it has a FAT partition for reports) and try again.\n");
+    return 3;
   }
+  std::vector<std::string> shown;
+  for (const auto& fs : fat) shown.push_back(Describe(fs));
+  auto i = AskChoice(shown, "Save to which");
+  if (!i) return 4;
+  *chosen = fat[*i];
+  return 0;
+}
 
+// Writes the files into a new folder /vmprep/<time> of the FAT file system mounted at `mnt`.
+// 0 or the exit status.
+int WriteFiles(const std::string& mnt, const BlockFs& chosen, const Files& files,
+               std::string* folder) {
+  auto fat_host = Host::Open("/", mnt);
+  if (!fat_host) return Fail(fat_host.error().ToString());
+  std::time_t now = std::time(nullptr);
+  char stamp[32] = {};
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
+  *folder = fmt::format("/vmprep/{}", stamp);
+  for (int n = 2; fat_host->Exists(Root::kConfig, *folder) && n < 100; ++n)
+    *folder = fmt::format("/vmprep/{}-{}", stamp, n);
+  if (auto r = fat_host->MakeDirs(Root::kConfig, *folder); !r) return Fail(r.error().ToString());
+  for (const auto& [name, bytes] : files) {
+    if (auto w = fat_host->WriteAtomic(Root::kConfig, *folder + "/" + name, bytes, {}); !w) {
+      return Fail(
+          fmt::format("writing {}{}: {}", chosen.device, *folder + "/" + name, w.error().message),
+          2);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunSave(const SaveRequest& request) {
+  auto host = OpenLiveHost();
+  if (!host) return 3;
+  BlockFs chosen;
+  if (int status = ChooseFat(*host, request, &chosen); status != 0) return status;
   // Read everything first: nothing is mounted while a file turns out to be missing.
-  std::vector<std::pair<std::string, std::string>> files;
+  Files files;
   for (const auto& path : request.files) {
     auto bytes = host->Read(Root::kRuntime, path);
-    if (!bytes) {
-      std::fprintf(stderr, "vmprep-live: %s\n", bytes.error().ToString().c_str());
-      return 3;
-    }
+    if (!bytes) return Fail(bytes.error().ToString());
     files.emplace_back(BaseName(path), std::move(*bytes));
   }
-
   const std::string mnt = request.work_dir + "/save";
-  if (auto r = host->MakeDirs(Root::kRuntime, mnt); !r) {
-    std::fprintf(stderr, "vmprep-live: %s\n", r.error().ToString().c_str());
-    return 3;
-  }
+  if (auto r = host->MakeDirs(Root::kRuntime, mnt); !r) return Fail(r.error().ToString());
   // quiet: FAT has no owners or modes; the atomic write's chmod must not fail on it.
-  if (auto r = MountDevice(chosen.device, mnt, "vfat", "quiet", false); !r) {
-    std::fprintf(stderr, "vmprep-live: %s\n", r.error().ToString().c_str());
-    return 3;
-  }
+  if (auto r = MountDevice(chosen.device, mnt, "vfat", "quiet", false); !r)
+    return Fail(r.error().ToString());
   std::string folder;
-  int status = 0;
-  {
-    auto fat_host = Host::Open("/", mnt);
-    if (!fat_host) {
-      std::fprintf(stderr, "vmprep-live: %s\n", fat_host.error().ToString().c_str());
-      status = 3;
-    } else {
-      std::time_t now = std::time(nullptr);
-      char stamp[32] = {};
-      std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
-      folder = fmt::format("/vmprep/{}", stamp);
-      for (int n = 2; fat_host->Exists(Root::kConfig, folder) && n < 100; ++n)
-        folder = fmt::format("/vmprep/{}-{}", stamp, n);
-      if (auto r = fat_host->MakeDirs(Root::kConfig, folder); !r) {
-        std::fprintf(stderr, "vmprep-live: %s\n", r.error().ToString().c_str());
-        status = 3;
-      }
-      for (const auto& [name, bytes] : files) {
-        if (status != 0) break;
-        if (auto w = fat_host->WriteAtomic(Root::kConfig, folder + "/" + name, bytes, {}); !w) {
-          std::fprintf(stderr, "vmprep-live: writing %s%s: %s\n", chosen.device.c_str(),
-                       (folder + "/" + name).c_str(), w.error().message.c_str());
-          status = 2;
-        }
-      }
-    }
-  }
+  int status = WriteFiles(mnt, chosen, files, &folder);
   auto left = UnmountTree(*host, mnt);
   for (const auto& l : left) std::fprintf(stderr, "vmprep-live: still mounted: %s\n", l.c_str());
   if (status != 0) return status;
