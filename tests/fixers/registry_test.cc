@@ -16,12 +16,12 @@ TEST(FixerRegistry, IdsUniqueAndComplete) {
     EXPECT_TRUE(ids.insert(f->Id()).second) << "duplicate fixer id " << f->Id();
     EXPECT_FALSE(f->Description().empty()) << f->Id();
   }
-  for (std::string_view id :
-       {kFixKernelCmdline, kFixInitramfs, kFixModprobeVfio, kFixModulesLoad, kFixHugepages,
-        kFixXorg, kFixQemuBridge, kFixVfioBind, kFixQemuUser, kFixNetBridge, kFixDeviceAccess}) {
+  for (std::string_view id : {kFixKernelCmdline, kFixInitramfs, kFixModprobeVfio, kFixModulesLoad,
+                              kFixHugepages, kFixXorg, kFixQemuBridge, kFixVfioBind, kFixQemuUser,
+                              kFixNetBridge, kFixDeviceAccess, kFixKvmfr}) {
     EXPECT_TRUE(ids.contains(id)) << "no fixer for " << id;
   }
-  EXPECT_EQ(ids.size(), 11u);
+  EXPECT_EQ(ids.size(), 12u);
 }
 
 }  // namespace
