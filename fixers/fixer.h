@@ -41,6 +41,11 @@ struct FixerOptions {
   std::optional<NetBridge> net_bridge;
   std::string access_user;  // may open /dev/kvm and /dev/vfio/N (group membership, udev rule)
   bool libvirt = false;     // enable libvirt's daemons (libvirtd.service and its sockets)
+  struct Kvmfr {
+    std::uint64_t size_mb = 0;  // kvmfr's static_size_mb: the size of /dev/kvmfr0
+    std::string user;           // owner of /dev/kvmfr0 (empty: root), group kvm
+  };
+  std::optional<Kvmfr> kvmfr;  // load Looking Glass's kvmfr module at boot (kvmfr=SIZE[:USER])
   // --allow-network-change: the net-bridge plan may be applied (else it is shown only).
   bool allow_network_change = false;
 };

@@ -6,6 +6,7 @@
 #include "fixers/hugepages.h"
 #include "fixers/initramfs.h"
 #include "fixers/kernel_cmdline.h"
+#include "fixers/kvmfr.h"
 #include "fixers/libvirt.h"
 #include "fixers/modprobe_vfio.h"
 #include "fixers/net_bridge.h"
@@ -33,6 +34,7 @@ std::vector<std::unique_ptr<Fixer>> MakeAllFixers() {
   fixers.push_back(MakeNetBridgeFixer());
   fixers.push_back(MakeDeviceAccessFixer());
   fixers.push_back(MakeLibvirtFixer());
+  fixers.push_back(MakeKvmfrFixer());
   return fixers;
 }
 

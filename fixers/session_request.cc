@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/text.h"
+#include "fixers/kvmfr.h"
 #include "fixers/session.h"
 
 namespace vmprep {
@@ -97,11 +98,16 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
       return std::unexpected(ArgumentError(
           fmt::format("--enable {}: expected {}=NAME, a user name of /etc/passwd", item, key)));
     (key == "access" ? options->access_user : options->qemu_user) = value;
+  } else if (key == "kvmfr" && has_value) {
+    auto kvmfr = ParseKvmfrRequest(value);
+    if (!kvmfr)
+      return std::unexpected(ArgumentError("--enable " + item + ": " + kvmfr.error().message));
+    options->kvmfr = *kvmfr;
   } else {
     return std::unexpected(
         ArgumentError(fmt::format("--enable: unknown item '{}' (known: iommu, iommu-pt, vfio, "
                                   "vhost_net, hugepages=SIZE:COUNT, xorg, bridge=NAME[:IFACE], "
-                                  "qemu-user=NAME, access=NAME, libvirt)",
+                                  "qemu-user=NAME, access=NAME, kvmfr=SIZE[:USER], libvirt)",
                                   item)));
   }
   return {};
@@ -126,7 +132,7 @@ std::expected<void, Error> AddAddresses(std::string_view option,
 bool Request::empty() const {
   const FixerOptions& o = options;
   return !o.iommu && !o.vfio && !o.vhost_net && !o.hugepages && !o.xorg && o.bridges.empty() &&
-         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty() && !o.libvirt;
+         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty() && !o.libvirt && !o.kvmfr;
 }
 
 std::expected<Request, Error> ParseRequest(const std::vector<std::string>& devices,

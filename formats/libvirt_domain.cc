@@ -153,8 +153,38 @@ void ParseOs(const xmlNode* root, Domain& d) {
   d.os.nvram_template = Attr(nvram, "template");
 }
 
+// As libvirt: vendor needs product, an address needs bus and device, and one of the two.
+std::expected<void, Error> ParseUsbHostdev(const Parser& p, const xmlNode* n, Domain& d) {
+  const xmlNode* source = Child(n, "source");
+  DomainUsbHostdev u;
+  u.line = Line(n);
+  u.optional = Attr(source, "startupPolicy") == "optional";
+  const xmlNode* vendor = Child(source, "vendor");
+  const xmlNode* product = Child(source, "product");
+  const xmlNode* address = Child(source, "address");
+  if ((vendor == nullptr) != (product == nullptr) || (vendor == nullptr && address == nullptr))
+    return std::unexpected(p.Fail(n,
+                                  "a USB hostdev needs <source> with <vendor id=.../> and "
+                                  "<product id=.../>, or <address bus=... device=.../>"));
+  auto take = [&](const xmlNode* e, const char* attr,
+                  std::optional<std::uint32_t>& out) -> std::expected<void, Error> {
+    if (e == nullptr) return {};
+    auto v = p.Number(e, attr);
+    if (!v) return std::unexpected(v.error());
+    out = *v;
+    return {};
+  };
+  for (auto r : {take(vendor, "id", u.vendor), take(product, "id", u.product),
+                 take(address, "bus", u.bus), take(address, "device", u.device)})
+    if (!r) return std::unexpected(r.error());
+  d.usb_hostdevs.push_back(u);
+  return {};
+}
+
 std::expected<void, Error> ParseHostdev(const Parser& p, const xmlNode* n, bool interface,
                                         Domain& d) {
+  if (!interface && Attr(n, "mode") == "subsystem" && Attr(n, "type") == "usb")
+    return ParseUsbHostdev(p, n, d);
   if (!interface && (Attr(n, "mode") != "subsystem" || Attr(n, "type") != "pci")) return {};
   const xmlNode* address = Child(Child(n, "source"), "address");
   if (address == nullptr)

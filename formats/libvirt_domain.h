@@ -30,6 +30,15 @@ struct DomainHostdev {
   int line = 0;
 };
 
+// <hostdev mode='subsystem' type='usb'>: the host's device by <vendor>/<product> ids, by
+// <address bus= device=> (the kernel's busnum and devnum), or both.
+struct DomainUsbHostdev {
+  std::optional<std::uint32_t> vendor, product;
+  std::optional<std::uint32_t> bus, device;
+  bool optional = false;  // <source startupPolicy='optional'>: libvirt starts without it
+  int line = 0;
+};
+
 struct DomainHugepage {
   std::uint64_t size_kb = 0;  // 0: the host's default huge page size
   std::string nodeset;
@@ -100,6 +109,7 @@ struct Domain {
   DomainMemoryBacking memory_backing;
   DomainOs os;
   std::vector<DomainHostdev> hostdevs;
+  std::vector<DomainUsbHostdev> usb_hostdevs;
   std::vector<DomainDisk> disks;
   std::vector<DomainInterface> interfaces;
   std::vector<DomainFilesystem> filesystems;

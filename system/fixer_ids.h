@@ -18,6 +18,7 @@ inline constexpr std::string_view kFixQemuUser = "qemu-user";
 inline constexpr std::string_view kFixNetBridge = "net-bridge";
 inline constexpr std::string_view kFixDeviceAccess = "device-access";
 inline constexpr std::string_view kFixLibvirt = "libvirt";
+inline constexpr std::string_view kFixKvmfr = "kvmfr";
 
 // The files the fixers own, named the same in the probes' hints.
 inline constexpr std::string_view kModprobeVfioConf = "/etc/modprobe.d/vmprep-vfio.conf";
@@ -26,6 +27,10 @@ inline constexpr std::string_view kVfioBindConf = "/etc/vmprep/vfio-bind.conf";
 // What vmcheck-boot.service expects to pass after the reboot (vmsetup writes it with each
 // transaction; the wizard compares it with the findings now).
 inline constexpr std::string_view kExpectedStatePath = "/var/lib/vmprep/expected.json";
+// Looking Glass's kvmfr module: the files its documentation names.
+inline constexpr std::string_view kKvmfrModprobeConf = "/etc/modprobe.d/kvmfr.conf";
+inline constexpr std::string_view kKvmfrModulesLoadConf = "/etc/modules-load.d/kvmfr.conf";
+inline constexpr std::string_view kKvmfrUdevRules = "/etc/udev/rules.d/99-kvmfr.rules";
 inline constexpr std::string_view kXorgHostGpuConf = "/etc/X11/xorg.conf.d/10-vmprep-host-gpu.conf";
 
 }  // namespace vmprep

@@ -61,9 +61,9 @@ std::vector<Finding> JudgeDomain(const VmSubject& vm) {
                   d.memory_kb ? fmt::format("{} MiB", d.memory_kb / 1024) : std::string("no"),
                   d.hostdevs.size()));
   f.evidence.push_back({d.path, fmt::format("<domain type='{}'> <name>{}</name>", d.type, d.name)});
-  for (auto* rule :
-       {JudgeHostdevs, JudgeFirmware, JudgeHugepages, JudgeHugetlbfs, JudgeVirtiofs, JudgeDisks,
-        JudgeNics, JudgeAddresses, JudgeBridges, JudgeNetworks, JudgeAudio, JudgeLookingGlass})
+  for (auto* rule : {JudgeHostdevs, JudgeUsbHostdevs, JudgeFirmware, JudgeHugepages, JudgeHugetlbfs,
+                     JudgeVirtiofs, JudgeDisks, JudgeNics, JudgeAddresses, JudgeBridges,
+                     JudgeNetworks, JudgeAudio, JudgeLookingGlass})
     rule(vm, out);
   return out;
 }

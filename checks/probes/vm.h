@@ -1,6 +1,7 @@
 // vm: a libvirt domain judged against this host (vmcheck vm NAME|FILE, vmcheck --vm NAME).
 // Each rule is its own function over one domain, so a test can give it one input state.
-// Finding ids: vm.RULE.VM, and vm.hostdev.VM.ADDRESS; VM is the domain's name with bytes
+// Finding ids: vm.RULE.VM, vm.hostdev.VM.ADDRESS, and vm.usb.VM.VENDOR:PRODUCT[@BUS.DEVICE]
+// (vm.usb.VM.BUS.DEVICE without ids); VM is the domain's name with bytes
 // outside [A-Za-z0-9_.-] replaced by '_'.
 #pragma once
 
@@ -55,19 +56,20 @@ std::string KeyOf(const DomainInput& input);
 // Every rule, in report order.
 std::vector<Finding> JudgeDomain(const VmSubject& vm);
 
-void JudgeHostdevs(const VmSubject& vm, std::vector<Finding>& out);   // vm.hostdev
-void JudgeFirmware(const VmSubject& vm, std::vector<Finding>& out);   // vm.firmware
-void JudgeHugepages(const VmSubject& vm, std::vector<Finding>& out);  // vm.hugepages
-void JudgeHugetlbfs(const VmSubject& vm, std::vector<Finding>& out);  // vm.hugetlbfs
-void JudgeVirtiofs(const VmSubject& vm, std::vector<Finding>& out);   // vm.virtiofs-*
-void JudgeDisks(const VmSubject& vm, std::vector<Finding>& out);      // vm.disk-bus
-void JudgeNics(const VmSubject& vm, std::vector<Finding>& out);       // vm.nic-model
-void JudgeAddresses(const VmSubject& vm, std::vector<Finding>& out);  // vm.address
-void JudgeBridges(const VmSubject& vm, std::vector<Finding>& out);    // vm.bridge
-void JudgeNetworks(const VmSubject& vm, std::vector<Finding>& out);   // vm.network
-void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out);      // vm.audio
-void JudgeLookingGlass(const VmSubject& vm,
-                       std::vector<Finding>& out);  // vm.shmem, vm.looking-glass
+void JudgeHostdevs(const VmSubject& vm, std::vector<Finding>& out);     // vm.hostdev
+void JudgeUsbHostdevs(const VmSubject& vm, std::vector<Finding>& out);  // vm.usb
+void JudgeFirmware(const VmSubject& vm, std::vector<Finding>& out);     // vm.firmware
+void JudgeHugepages(const VmSubject& vm, std::vector<Finding>& out);    // vm.hugepages
+void JudgeHugetlbfs(const VmSubject& vm, std::vector<Finding>& out);    // vm.hugetlbfs
+void JudgeVirtiofs(const VmSubject& vm, std::vector<Finding>& out);     // vm.virtiofs-*
+void JudgeDisks(const VmSubject& vm, std::vector<Finding>& out);        // vm.disk-bus
+void JudgeNics(const VmSubject& vm, std::vector<Finding>& out);         // vm.nic-model
+void JudgeAddresses(const VmSubject& vm, std::vector<Finding>& out);    // vm.address
+void JudgeBridges(const VmSubject& vm, std::vector<Finding>& out);      // vm.bridge
+void JudgeNetworks(const VmSubject& vm, std::vector<Finding>& out);     // vm.network
+void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out);        // vm.audio
+// vm.shmem, vm.looking-glass, vm.kvmfr-acl
+void JudgeLookingGlass(const VmSubject& vm, std::vector<Finding>& out);
 // vm.shmem: a Looking Glass buffer of `bytes` (declared at `line`) against the resolutions.
 void JudgeLookingGlassSize(const VmSubject& vm, std::uint64_t bytes, int line,
                            std::vector<Finding>& out);

@@ -11,11 +11,12 @@
 #include "system/accounts.h"
 #include "system/fixer_ids.h"
 #include "system/hugepages.h"
+#include "system/looking_glass.h"
 
 namespace vmprep {
 namespace {
 
-constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMiB = kLookingGlassMiB;
 
 std::string SocketOf(const DomainAudio& a, uid_t uid) {
   if (a.type == "pipewire")
@@ -34,12 +35,6 @@ std::string UserHint(const VmSubject& vm) {
       vm.qemu_conf.path, vm.qemu_conf.user,
       vm.qemu_conf.user_set ? fmt::format(" at line {}", vm.qemu_conf.user_line)
                             : std::string(", libvirt's default"));
-}
-
-// The Looking Glass buffer for a resolution: two 32-bit frames plus 10 MiB, rounded up to a
-// power of two (looking-glass.io, "Determining memory").
-std::uint64_t LookingGlassBytes(std::uint64_t width, std::uint64_t height) {
-  return std::bit_ceil(width * height * 4 * 2 + 10 * kMiB);
 }
 
 }  // namespace
@@ -118,13 +113,7 @@ void JudgeAudio(const VmSubject& vm, std::vector<Finding>& out) {
 
 void JudgeLookingGlassSize(const VmSubject& vm, std::uint64_t bytes, int line,
                            std::vector<Finding>& out) {
-  struct Mode {
-    int w, h;
-  };
-  constexpr Mode kModes[] = {{1920, 1080}, {2560, 1440}, {3440, 1440}, {3840, 2160}};
-  std::string fits;
-  for (const auto& m : kModes)
-    if (LookingGlassBytes(m.w, m.h) <= bytes) fits = fmt::format("{}x{}", m.w, m.h);
+  const std::string fits = LookingGlassFits(bytes);
   VmVerdict v;
   v.evidence.push_back({vm.Where(line), fmt::format("{} MiB of shared memory", bytes / kMiB)});
   if (!std::has_single_bit(bytes))

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "system/fixer_ids.h"
 #include "tests/checks/vm_test_util.h"
 
 namespace vmprep {
@@ -81,38 +82,69 @@ TEST(VmLookingGlass, ShmFileMissingIsANoteWrongOwnerFailsRightOwnerPasses) {
   EXPECT_THAT(m.Rule(xml, "vm.looking"), ElementsAre("vm.looking-glass.t:pass"));
 }
 
-const char* kKvmfr =
-    "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
-    "<qemu:arg value='-object'/><qemu:arg value='{&quot;qom-type&quot;:&quot;memory-backend-"
-    "file&quot;,&quot;id&quot;:&quot;looking-glass&quot;,&quot;mem-path&quot;:&quot;/dev/"
-    "kvmfr0&quot;,&quot;size&quot;:33554432,&quot;share&quot;:true}'/></qemu:commandline>\n";
+using testing::KvmfrDomain;
 
-std::string KvmfrDomain() {
-  std::string xml = DomainXml("");
-  xml.insert(xml.rfind("</domain>"), kKvmfr);
-  return xml;
-}
-
-TEST(VmLookingGlass, KvmfrNeedsModuleSizeNodeAndCgroupAcl) {
+TEST(VmLookingGlass, KvmfrNotInTheKernelNamesDkmsAndNoFixer) {
   VmMachine m("intel-iommu");
   ASSERT_TRUE(m.ok());
   m.AddUsers();
   EXPECT_THAT(m.Rule(KvmfrDomain(), "vm."),
-              ElementsAre("vm.domain.t:pass", "vm.shmem.t:pass", "vm.looking-glass.t:fail"));
-  m.PutRuntime("/sys/module/kvmfr/parameters/static_size_mb", "32\n");
-  m.PutRuntime("/dev/kvmfr0", "");
-  auto node = m.Runtime("/dev/kvmfr0");
-  ASSERT_EQ(::chown(node.c_str(), 1000, 105), 0);
-  std::filesystem::permissions(node, static_cast<std::filesystem::perms>(0660));
+              ElementsAre("vm.domain.t:pass", "vm.shmem.t:pass", "vm.looking-glass.t:fail",
+                          "vm.kvmfr-acl.t:fail"));
+  Finding f = m.Find(KvmfrDomain(), "vm.looking-glass.t");
+  EXPECT_THAT(f.summary, HasSubstr("this kernel has no kvmfr module"));
+  EXPECT_THAT(f.hint, HasSubstr("dkms install"));
+  EXPECT_THAT(f.hint, HasSubstr("vmsetup apply --enable kvmfr=32:libvirt-qemu"));
+  EXPECT_TRUE(f.fixer.empty()) << "the kvmfr plan refuses without the module";
+}
+
+TEST(VmLookingGlass, KvmfrSizeFromModprobeDNodeForQemuAndPending) {
+  VmMachine m("intel-iommu");
+  ASSERT_TRUE(m.ok());
+  m.AddUsers();
   m.PutConfig("/etc/libvirt/qemu.conf", "user = \"alice\"\n");
+  m.AddLoadedKvmfr(1000, 105, 0660);
+  Finding f = m.Find(KvmfrDomain(), "vm.looking-glass.t");
+  EXPECT_EQ(f.severity, Severity::kFail);
+  EXPECT_THAT(f.summary, HasSubstr("no modprobe.d file sets static_size_mb"));
+  EXPECT_EQ(f.fixer, kFixKvmfr);
+  EXPECT_THAT(f.vmsetup_args, ElementsAre("--enable", "kvmfr=32:alice"));
+  m.PutConfig("/etc/modprobe.d/kvmfr.conf", "options kvmfr static_size_mb=16\n");
+  m.DateBeforeBoot("/etc/modprobe.d/kvmfr.conf");
   EXPECT_THAT(m.Find(KvmfrDomain(), "vm.looking-glass.t").summary,
-              HasSubstr("device cgroup does not allow /dev/kvmfr0"));
+              HasSubstr("/etc/modprobe.d/kvmfr.conf gives kvmfr static_size_mb=16; the domain "
+                        "maps 32 MiB"));
+  m.PutConfig("/etc/modprobe.d/kvmfr.conf", "options kvmfr static_size_mb=32\n");
+  m.DateBeforeBoot("/etc/modprobe.d/kvmfr.conf");
+  EXPECT_THAT(m.Rule(KvmfrDomain(), "vm.looking"), ElementsAre("vm.looking-glass.t:pass"));
+  // Written after the boot: the loaded module may have the old size.
+  m.PutConfig("/etc/modprobe.d/kvmfr.conf", "options kvmfr static_size_mb=32\n");
+  Finding later = m.Find(KvmfrDomain(), "vm.looking-glass.t");
+  EXPECT_TRUE(later.pending);
+  EXPECT_THAT(later.hint, HasSubstr("modprobe -r kvmfr; modprobe kvmfr"));
   m.PutConfig("/etc/libvirt/qemu.conf",
               "user = \"alice\"\ncgroup_device_acl = [\n    \"/dev/null\", \"/dev/full\",\n"
               "    \"/dev/kvm\", \"/dev/kvmfr0\"\n]\n");
-  EXPECT_THAT(m.Rule(KvmfrDomain(), "vm.looking"), ElementsAre("vm.looking-glass.t:pass"));
-  m.PutRuntime("/sys/module/kvmfr/parameters/static_size_mb", "16\n");
-  EXPECT_THAT(m.Rule(KvmfrDomain(), "vm.looking"), ElementsAre("vm.looking-glass.t:fail"));
+  EXPECT_THAT(m.Rule(KvmfrDomain(), "vm.kvmfr"), ElementsAre("vm.kvmfr-acl.t:pass"));
+}
+
+TEST(VmLookingGlass, KvmfrNodeOfRootFailsUntilTheUdevRule) {
+  VmMachine m("intel-iommu");
+  ASSERT_TRUE(m.ok());
+  m.AddUsers();
+  m.AddLoadedKvmfr(0, 0, 0600);
+  m.PutConfig("/etc/modprobe.d/kvmfr.conf", "options kvmfr static_size_mb=64\n");
+  m.DateBeforeBoot("/etc/modprobe.d/kvmfr.conf");
+  Finding f = m.Find(KvmfrDomain(), "vm.looking-glass.t");
+  EXPECT_EQ(f.severity, Severity::kFail);
+  EXPECT_EQ(f.summary, "t: QEMU (user libvirt-qemu) cannot open /dev/kvmfr0");
+  EXPECT_THAT(f.hint, HasSubstr("SUBSYSTEM==\"kvmfr\", OWNER=\"libvirt-qemu\", GROUP=\"kvm\""));
+  EXPECT_THAT(f.vmsetup_args, ElementsAre("--enable", "kvmfr=32:libvirt-qemu"));
+  m.PutConfig("/etc/udev/rules.d/99-kvmfr.rules",
+              "SUBSYSTEM==\"kvmfr\", OWNER=\"libvirt-qemu\", GROUP=\"kvm\", MODE=\"0660\"\n");
+  Finding pending = m.Find(KvmfrDomain(), "vm.looking-glass.t");
+  EXPECT_TRUE(pending.pending);
+  EXPECT_TRUE(pending.fixer.empty());
 }
 
 }  // namespace

@@ -55,6 +55,29 @@ class VmMachine {
     ::close(fd);
     ASSERT_EQ(::chown(s.c_str(), uid, uid), 0);
   }
+  // Dates a config-root file before the captured boot (configuration already in effect).
+  void DateBeforeBoot(const std::string& path) { SetMtimeBeforeBoot(root_, Config(path)); }
+  // Looking Glass's kvmfr loaded as a real kernel shows an out-of-tree module: a /proc/modules
+  // line tainted (OE), /sys/module/kvmfr without parameters/ (kvmfr.c registers static_size_mb
+  // with mode 0000), class kvmfr with kvmfr0, and the node (an empty file with the node's
+  // owner and mode, as in the captures' runtime/dev).
+  void AddLoadedKvmfr(uid_t uid, gid_t gid, unsigned mode) {
+    std::ofstream(Runtime("/proc/modules"), std::ios::app)
+        << "kvmfr 20480 0 - Live 0xffffffffc0a7e000 (OE)\n";
+    PutRuntime("/sys/module/kvmfr/initstate", "live\n");
+    PutRuntime("/sys/module/kvmfr/refcnt", "0\n");
+    PutRuntime("/sys/module/kvmfr/taint", "OE\n");
+    PutRuntime("/sys/module/kvmfr/version", "0.0.7\n");
+    PutRuntime("/sys/devices/virtual/kvmfr/kvmfr0/dev", "241:0\n");
+    PutRuntime("/sys/devices/virtual/kvmfr/kvmfr0/uevent", "MAJOR=241\nMINOR=0\nDEVNAME=kvmfr0\n");
+    std::filesystem::create_directories(Runtime("/sys/class/kvmfr"));
+    std::filesystem::create_symlink("../../devices/virtual/kvmfr/kvmfr0",
+                                    Runtime("/sys/class/kvmfr/kvmfr0"));
+    PutRuntime("/dev/kvmfr0", "");
+    auto node = Runtime("/dev/kvmfr0");
+    ASSERT_EQ(::chown(node.c_str(), uid, gid), 0);
+    std::filesystem::permissions(node, static_cast<std::filesystem::perms>(mode));
+  }
   // /etc/passwd and /etc/group with alice (uid 1000) and the kvm group (gid 105).
   void AddUsers() {
     PutConfig("/etc/passwd",
@@ -116,6 +139,19 @@ inline std::string Hostdev(const std::string& bus, const std::string& slot, cons
   return "<hostdev mode='subsystem' type='pci' managed='" + std::string(managed ? "yes" : "no") +
          "'><source><address domain='0x0000' bus='" + bus + "' slot='" + slot + "' function='" +
          fn + "'/></source></hostdev>\n";
+}
+
+// A domain that maps 32 MiB of /dev/kvmfr0 for Looking Glass (a memory-backend-file object on
+// QEMU's command line, as Looking Glass's documentation writes it).
+inline std::string KvmfrDomain() {
+  std::string xml = DomainXml("");
+  xml.insert(xml.rfind("</domain>"),
+             "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+             "<qemu:arg value='-object'/><qemu:arg value='{&quot;qom-type&quot;:&quot;memory-"
+             "backend-file&quot;,&quot;id&quot;:&quot;looking-glass&quot;,&quot;mem-path&quot;:"
+             "&quot;/dev/kvmfr0&quot;,&quot;size&quot;:33554432,&quot;share&quot;:true}'/>"
+             "</qemu:commandline>\n");
+  return xml;
 }
 
 }  // namespace vmprep::testing

@@ -85,9 +85,11 @@ def documented_ids():
             continue
         for term in line.split(", "):
             term = term.replace("\\_", "_")
-            m = re.fullmatch(r"\*([a-z0-9_]+\.[A-Za-z0-9_.:-]*)\*(_VM_)?(\.?_ADDRESS_)?",
+            m = re.fullmatch(r"\*([a-z0-9_]+\.[A-Za-z0-9_.:-]*)\*(_VM_)?(\.?_ADDRESS_|\._USB_)?",
                              term.strip())
-            if m:
+            if m and m.group(3) == "._USB_":
+                ids.add(m.group(1) + "VM.USB")
+            elif m:
                 ids.add(m.group(1) + ("VM" if m.group(2) else "") +
                         ((".ADDRESS" if m.group(2) else "ADDRESS") if m.group(3) else ""))
     return ids
@@ -105,7 +107,9 @@ def pattern_of(finding_id, vm_keys=()):
         parts = finding_id.split(".", 2)
         if parts[0] == "vm" and len(parts) == 3 and (parts[2] == key or
                                                      parts[2].startswith(key + ".")):
-            return "vm.%s.VM%s" % (parts[1], parts[2][len(key):])
+            item = parts[2][len(key):]
+            # A USB hostdev's item (VENDOR:PRODUCT[@BUS.DEVICE] or BUS.DEVICE) is USB.
+            return "vm.%s.VM%s" % (parts[1], ".USB" if parts[1] == "usb" and item else item)
     return finding_id
 
 

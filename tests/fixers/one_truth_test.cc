@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "checks/probe.h"
@@ -22,6 +23,7 @@
 #include "system/fixer_ids.h"
 #include "system/pci_scan.h"
 #include "system/vfio_selection.h"
+#include "tests/checks/vm_test_util.h"
 #include "tests/fixers/vfio_fixers_test_util.h"
 
 namespace vmprep {
@@ -177,6 +179,65 @@ TEST(OneTruth, AsAUserTheAccessFindingsAreMendedByTheirPlan) {
   }
   EXPECT_TRUE(fixers.contains(std::string(kFixDeviceAccess)));
   EXPECT_GT(fixable, 10);
+}
+
+// The same rule for a libvirt domain's findings: on a captured machine in each state that
+// raises one, every domain finding that names a fixer is mended (pass or pending) by the plan
+// of its own request, and undone.
+TEST(OneTruth, DomainFindingsThatNameAFixerAreMendedByTheirPlans) {
+  struct Case {
+    std::string what, xml;
+    std::function<void(testing::VmMachine&)> setup;
+  };
+  const std::string pulse = testing::DomainXml(
+      "<audio id='1' type='pulseaudio' serverName='/run/user/1000/pulse/native'/>\n");
+  const std::vector<Case> cases = {
+      {"kvmfr loaded by hand, nothing configured", testing::KvmfrDomain(),
+       [](testing::VmMachine& m) {
+         m.PutConfig("/etc/libvirt/qemu.conf", "user = \"alice\"\n");
+         m.AddLoadedKvmfr(1000, 105, 0660);
+       }},
+      {"kvmfr configured too small, /dev/kvmfr0 root's", testing::KvmfrDomain(),
+       [](testing::VmMachine& m) {
+         m.AddLoadedKvmfr(0, 0, 0600);
+         m.PutConfig("/etc/modprobe.d/kvmfr.conf", "options kvmfr static_size_mb=16\n");
+         m.DateBeforeBoot("/etc/modprobe.d/kvmfr.conf");
+       }},
+      {"sound server of another user", pulse,
+       [](testing::VmMachine& m) {
+         m.PutConfig("/etc/libvirt/qemu.conf", "user = \"libvirt-qemu\"\n");
+         m.AddSocket("/run/user/1000/pulse/native", 1000);
+       }},
+  };
+  int fixable = 0;
+  for (const auto& c : cases) {
+    testing::VmMachine m("intel-iommu");
+    ASSERT_TRUE(m.ok());
+    m.AddUsers();
+    c.setup(m);
+    auto host = Host::Open(m.Runtime("").string(), m.Config("").string());
+    ASSERT_TRUE(host.has_value());
+    for (const Finding& f : m.Judge(c.xml)) {
+      if (f.fixer.empty()) continue;
+      ++fixable;
+      const std::string what = c.what + ": " + f.id + " (" + f.summary + ")";
+      auto request = ParseRequestArgs(f.vmsetup_args);
+      ASSERT_TRUE(request.has_value()) << what << ": " << request.error().ToString();
+      SessionPlan plan = MakePlan(*host, *request);
+      for (const auto& r : plan.refusals)
+        ADD_FAILURE() << what << ": " << r.fixer << " refused: " << r.error.ToString();
+      ASSERT_FALSE(plan.NothingToDo()) << what;
+      auto applied = Apply(*host, *request, {.regenerate = false});
+      ASSERT_EQ(applied.outcome, Outcome::kDone) << what;
+      const std::vector<Finding> again = m.Judge(c.xml);
+      const Finding* after = ById(again, f.id);
+      ASSERT_NE(after, nullptr) << what;
+      EXPECT_TRUE(after->severity == Severity::kPass || after->pending)
+          << what << "\nafter apply: " << SeverityName(after->severity) << " " << after->summary;
+      EXPECT_EQ(Undo(*host, applied.record.id, {.regenerate = false}).outcome, Outcome::kDone);
+    }
+  }
+  EXPECT_EQ(fixable, 3);
 }
 
 // The planned bytes of `path`, "" when the plan does not touch it.

@@ -103,6 +103,43 @@ TEST(LibvirtDomain, RefusalsNameFileLineAndWhatWasExpected) {
   EXPECT_EQ(unit.error().line, 2);
 }
 
+TEST(LibvirtDomain, UsbHostdevsByIdsAddressOrBoth) {
+  Domain lv = Parse("libvirt-hostdev-usb-address.xml");
+  EXPECT_TRUE(lv.hostdevs.empty());
+  ASSERT_EQ(lv.usb_hostdevs.size(), 1u);
+  EXPECT_FALSE(lv.usb_hostdevs[0].vendor.has_value());
+  EXPECT_EQ(lv.usb_hostdevs[0].bus, 14u);
+  EXPECT_EQ(lv.usb_hostdevs[0].device, 6u);
+  EXPECT_EQ(lv.usb_hostdevs[0].line, 28);
+  auto d = ParseDomainXml(
+      "<domain><name>u</name><devices>\n"
+      "<hostdev mode='subsystem' type='usb' managed='no'><source startupPolicy='optional'>"
+      "<vendor id='0x046d'/><product id='0xc52b'/></source>"
+      "<address type='usb' bus='0' port='1'/></hostdev>\n"
+      "<hostdev mode='subsystem' type='usb'><source><vendor id='0x0458'/>"
+      "<product id='0x6006'/><address bus='3' device='4'/></source></hostdev>\n"
+      "</devices></domain>",
+      "u.xml");
+  ASSERT_TRUE(d.has_value()) << d.error().ToString();
+  ASSERT_EQ(d->usb_hostdevs.size(), 2u);
+  const DomainUsbHostdev& a = d->usb_hostdevs[0];
+  EXPECT_EQ(a.vendor, 0x046du);
+  EXPECT_EQ(a.product, 0xc52bu);
+  EXPECT_TRUE(a.optional);
+  EXPECT_FALSE(a.bus.has_value()) << "the guest-side <address type='usb'> is not the host's";
+  EXPECT_EQ(d->usb_hostdevs[1].bus, 3u);
+  EXPECT_EQ(d->usb_hostdevs[1].device, 4u);
+  EXPECT_EQ(d->usb_hostdevs[1].line, 3);
+  for (const char* source : {"<vendor id='0x046d'/>", "", "<address bus='1' device='x'/>"}) {
+    auto bad = ParseDomainXml(std::string("<domain><name>b</name><devices>\n<hostdev "
+                                          "mode='subsystem' type='usb'><source>") +
+                                  source + "</source></hostdev></devices></domain>",
+                              "b.xml");
+    ASSERT_FALSE(bad.has_value()) << source;
+    EXPECT_EQ(bad.error().line, 2) << source;
+  }
+}
+
 TEST(LibvirtDomain, NoExternalEntitiesOrNetwork) {
   auto d = ParseDomainXml(
       "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/hostname'>]>"

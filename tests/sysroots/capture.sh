@@ -16,7 +16,7 @@ if [ "${1:-}" = -o ]; then
   shift 2
 fi
 all="intel-iommu intel-iommu-pt intel-iommu-off amd-iommu no-iommu vfio-bound kvm-svm kvm-nocpu
-  kvm-unloaded hugepages amd-cpu-dmar boot-shared"
+  kvm-unloaded hugepages amd-cpu-dmar boot-shared usb"
 # shellcheck disable=SC2086
 [ $# -gt 0 ] || set -- $all
 
@@ -28,7 +28,8 @@ work=$(mktemp -d /tmp/vmcap.XXXXXX)
 started=$(date +%s)
 
 # Modules in every guest (loaded or not, as each machine says).
-modules="virtio_pci virtio_blk ext4 e1000e bochs kvm kvm_amd kvm_intel vfio-pci vhost_net tun"
+modules="virtio_pci virtio_blk ext4 e1000e bochs kvm kvm_amd kvm_intel vfio-pci vhost_net tun
+  xhci_pci"
 vmq_initramfs_new "$work/base"
 cp "$here/guest-init.sh" "$work/base/init"
 chmod 755 "$work/base/init"
@@ -68,7 +69,7 @@ intel_cpu=Skylake-Client-v4
 capture_one() {
   name=$1
   machine=q35 cpu=$intel_cpu iommu="" extra="" desc="" load="e1000e bochs" try="" bind=""
-  huge="" kvm_gid="" mem=1024 disk_bus=rp3
+  huge="" kvm_gid="" mem=1024 disk_bus=rp3 usb=""
   case $name in
     intel-iommu)
       machine=q35,kernel-irqchip=split iommu=intel extra="intel_iommu=on"
@@ -105,6 +106,9 @@ capture_one() {
     boot-shared)
       machine=q35,kernel-irqchip=split iommu=intel extra="intel_iommu=on" disk_bus=pb1
       desc="As intel-iommu, but the virtio-blk root disk sits behind the PCIe-to-PCI bridge (05:03.0), in one IOMMU group with the serial card and the HD audio: passing the audio through would take the boot disk." ;;
+    usb)
+      load="e1000e bochs xhci_pci" usb=3
+      desc="No IOMMU; a qemu-xhci controller at 00:07.0 with two identical USB tablets (0627:0001, as QEMU makes them) and a Wacom tablet (056a:0000): /sys/bus/usb/devices with root hubs, devices and interfaces." ;;
     *) echo "capture: unknown machine '$name' (known: $all)" >&2; return 1 ;;
   esac
   w=$work/$name
@@ -118,6 +122,7 @@ BIND_VFIO="$bind"
 HUGETLBFS="$huge"
 KVM_GID="$kvm_gid"
 ROUTE_NIC=0000:01:00.0
+USB_DEVICES="$usb"
 EOF
   vmq_make_disk "$w/disk.img" "$w/stage" || return 1
   touch "$w/stage/etc/initramfs-stage"
@@ -131,6 +136,11 @@ EOF
   esac
   # The vIOMMU must be created before the devices it translates.
   for a in $(topology "$w/disk.img"); do set -- "$@" "$a"; done
+  if [ -n "$usb" ]; then
+    set -- "$@" -device qemu-xhci,id=xhci,bus=pcie.0,addr=07.0 \
+      -device usb-tablet,bus=xhci.0 -device usb-tablet,bus=xhci.0 \
+      -device usb-wacom-tablet,bus=xhci.0
+  fi
   append="console=ttyS0,115200 root=/dev/vda1 rw panic=-1${extra:+ $extra}"
   t0=$(date +%s)
   rc=0

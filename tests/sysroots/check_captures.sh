@@ -148,7 +148,7 @@ check_tree() {
       need_grep runtime/proc/cpuinfo '^flags.* svm( |$)'
       need_grep runtime/proc/cpuinfo 'AuthenticAMD'
       need_grep "runtime/sys/kernel/iommu_groups/$(group_of 0000:01:00.0)/type" '^DMA' ;;
-    no-iommu | hugepages | kvm-*)
+    no-iommu | hugepages | kvm-* | usb)
       [ ! -e "$R/runtime/sys/firmware/acpi/tables/DMAR" ] && [ ! -e "$R/runtime/sys/firmware/acpi/tables/IVRS" ] ||
         bad "IOMMU ACPI table on a machine without IOMMU"
       [ "$groups" = 0 ] || bad "$groups IOMMU groups without IOMMU" ;;
@@ -182,6 +182,17 @@ check_tree() {
       need_grep runtime/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages '^64$'
       need_grep runtime/proc/self/mountinfo ' /dev/hugepages .* - hugetlbfs '
       case " $cmdline " in *" hugepages=64 "*) ;; *) bad "cmdline lacks hugepages=64" ;; esac ;;
+    usb)
+      need_grep runtime/proc/modules '^xhci_pci '
+      for u in 1-1:0627:0001:2 1-2:0627:0001:3 1-3:056a:0000:4 usb1:1d6b:0002:1; do
+        d=runtime/sys/bus/usb/devices/${u%%:*} rest=${u#*:}
+        [ -L "$R/$d" ] || { bad "no $d"; continue; }
+        need_grep "$d/idVendor" "^${rest%%:*}\$"
+        rest=${rest#*:}
+        need_grep "$d/idProduct" "^${rest%%:*}\$"
+        need_grep "$d/devnum" "^${rest#*:}\$"
+      done
+      [ -L "$R/runtime/sys/bus/usb/devices/1-1:1.0" ] || bad "no interface 1-1:1.0" ;;
   esac
   return "$errors"
 }
@@ -259,7 +270,7 @@ fi
 # tarballs here (e.g. pvm-host from capture-this-host.sh, a partial capture of a real host)
 # have another layout and are named as not checked.
 machines="intel-iommu intel-iommu-pt intel-iommu-off amd-iommu no-iommu vfio-bound kvm-svm
-  kvm-nocpu kvm-unloaded hugepages amd-cpu-dmar boot-shared"
+  kvm-nocpu kvm-unloaded hugepages amd-cpu-dmar boot-shared usb"
 if [ $# -eq 0 ]; then
   # shellcheck disable=SC2086
   set -- $machines

@@ -9,7 +9,7 @@ umask 022
 # shellcheck source=tests/qemu/guest.sh
 . /lib/vmq-guest.sh
 # Written per machine by capture.sh: ROOT_MODULES LOAD_MODULES TRY_MODULES BIND_VFIO
-# HUGETLBFS KVM_GID ROUTE_NIC.
+# HUGETLBFS KVM_GID ROUTE_NIC USB_DEVICES.
 # shellcheck source=/dev/null
 . /etc/vmcap.conf
 
@@ -43,6 +43,21 @@ if [ -n "$BIND_VFIO" ]; then
     echo vfio-pci >"/sys/bus/pci/devices/$bdf/driver_override"
     [ -e "/sys/bus/pci/devices/$bdf/driver" ] && echo "$bdf" >"/sys/bus/pci/devices/$bdf/driver/unbind"
     echo "$bdf" >/sys/bus/pci/drivers_probe
+  done
+fi
+# USB enumerates after the controller's driver loads: wait for the devices QEMU attached.
+usb_count() { # devices (not root hubs "usbN", not interfaces "1-1:1.0")
+  n=0
+  for u in /sys/bus/usb/devices/*-*; do
+    case ${u##*/} in *:*) ;; *) [ -e "$u" ] && n=$((n + 1)) ;; esac
+  done
+  echo "$n"
+}
+if [ -n "$USB_DEVICES" ]; then
+  i=0
+  while [ "$(usb_count)" -lt "$USB_DEVICES" ] && [ $i -lt 200 ]; do
+    sleep 0.1
+    i=$((i + 1))
   done
 fi
 # Debian 12's udev rule (50-udev-default.rules: KERNEL=="kvm", GROUP="kvm", MODE="0660");
@@ -104,6 +119,12 @@ cpld() { # cpld LINK...: symlinks plus an (empty) directory where they lead
     t=$(readlink -f "$l") && mkdir -p "$S$t"
   done
 }
+cpdev() { # cpdev LINK ATTRS: a bus's device link, its directory (left in $d), the attributes
+  cpl "$1"
+  d=$(readlink -f "$1")
+  mkdir -p "$S$d"
+  for a in $2; do cpf "$d/$a"; done
+}
 cpr() { # cpr DIR...: every regular file and symlink below DIR, links not followed
   for d in "$@"; do
     [ -d "$d" ] || continue
@@ -139,10 +160,7 @@ done
 pci_attrs="vendor device subsystem_vendor subsystem_device class revision boot_vga enable irq
   numa_node local_cpus driver_override modalias config resource"
 for l in /sys/bus/pci/devices/*; do
-  cpl "$l"
-  d=$(readlink -f "$l")
-  mkdir -p "$S$d"
-  for a in $pci_attrs; do cpf "$d/$a"; done
+  cpdev "$l" "$pci_attrs"
   cpl "$d/driver" "$d/iommu_group" "$d/iommu"
 done
 cpf /sys/bus/pci/drivers_autoprobe /sys/bus/pci/resource_alignment
@@ -156,6 +174,15 @@ for drv in /sys/bus/pci/drivers/*; do
   done
 done
 cpr /sys/bus/pci/slots
+
+# USB: every entry of /sys/bus/usb/devices (root hubs, devices, interfaces) and the
+# attributes that identify a device, as libvirt matches a <hostdev type='usb'>.
+usb_attrs="idVendor idProduct bcdDevice busnum devnum devpath speed product manufacturer serial
+  bDeviceClass bNumInterfaces bInterfaceClass bInterfaceNumber modalias uevent"
+for l in /sys/bus/usb/devices/*; do
+  cpdev "$l" "$usb_attrs"
+  cpld "$d/driver"
+done
 
 # IOMMU
 cpr /sys/kernel/iommu_groups
