@@ -604,6 +604,33 @@ std::expected<void, Error> Host::WriteAtomic(Root root, std::string_view path,
   return SyncDir(dir->get(), target, Fault("fsync-dir", target));
 }
 
+std::expected<void, Error> Host::MakeSymlink(Root root, std::string_view path,
+                                             std::string_view target) const {
+  std::string name;
+  auto dir = OpenParent(root, path, &name);
+  if (!dir) return std::unexpected(dir.error());
+  if (int err = Fault("symlink", path))
+    return std::unexpected(SysError(path, "cannot create symbolic link", err));
+  const std::string to(target);
+  std::random_device rd;
+  std::string tmp;
+  bool made = false;
+  for (int attempt = 0; attempt < 16 && !made; ++attempt) {
+    tmp = fmt::format(".{}{}{:08x}", name, kTempInfix, rd());
+    made = ::symlinkat(to.c_str(), dir->get(), tmp.c_str()) == 0;
+    if (!made && errno != EEXIST)
+      return std::unexpected(SysError(path, "cannot create symbolic link", errno));
+  }
+  if (!made) return std::unexpected(SysError(path, "cannot create symbolic link", EEXIST));
+  int err = Fault("rename", path);
+  if (err == 0 && ::renameat(dir->get(), tmp.c_str(), dir->get(), name.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlinkat(dir->get(), tmp.c_str(), 0);
+    return std::unexpected(SysError(path, "cannot rename into place", err));
+  }
+  return SyncDir(dir->get(), path, Fault("fsync-dir", path));
+}
+
 std::expected<void, Error> Host::Remove(Root root, std::string_view path) const {
   std::string name;
   auto dir = OpenParent(root, path, &name);

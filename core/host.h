@@ -159,6 +159,12 @@ class Host {
   // directory") comes after the rename: the new bytes are in place but may not be durable.
   std::expected<void, Error> WriteAtomic(Root root, std::string_view path, std::string_view bytes,
                                          const WriteOptions& options) const;
+  // Makes `path` a symbolic link to `target` atomically: the link is made under a temporary
+  // name beside it (see IsTempFileOf), renamed over `path` (replacing a file or link there),
+  // then the directory is synced. The target is stored as given, not checked: callers
+  // validate it (fixers/transaction.cc).
+  std::expected<void, Error> MakeSymlink(Root root, std::string_view path,
+                                         std::string_view target) const;
   // Creates the missing directories of `path`, syncing each parent after a mkdir.
   std::expected<void, Error> MakeDirs(Root root, std::string_view path, mode_t mode = 0755) const;
   // Removes a file or an empty directory, then syncs its directory.
@@ -168,8 +174,8 @@ class Host {
   // the caller named it; a non-zero return is the errno that step fails with, as if the
   // system call had failed. Operations: "read" (Read, ReadRecords), "list", "stat" (Stat,
   // LStat, so also Exists), "readlink", "open" (OpenFile); for writes "write", "fsync" (the
-  // temp file), "rename", "fsync-dir" (after a rename, mkdir or remove: the change is made,
-  // only not yet durable), "mkdir", "remove".
+  // temp file), "symlink" (MakeSymlink's temporary link), "rename", "fsync-dir" (after a rename,
+  // mkdir or remove: the change is made, only not yet durable), "mkdir", "remove".
   using FaultHook = std::function<int(std::string_view operation, std::string_view path)>;
   void SetFaultHookForTesting(FaultHook hook) { fault_hook_ = std::move(hook); }
 

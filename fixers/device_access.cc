@@ -2,7 +2,9 @@
 /// (kvm on Debian, by udev's rule) that the user joins: one member added to that group's
 /// line in /etc/group and /etc/gshadow, as `gpasswd -a` would write it, but undoable. VFIO
 /// group nodes (/dev/vfio/N) are root's 0600 by default: a udev rule gives them to the same
-/// group. The user logs in again; the rule applies at the next `udevadm trigger` or boot.
+/// group (and /dev/kvm too where its node has no group that may open it; the container
+/// /dev/vfio/vfio keeps the kernel's 0666). The rule's text is system/device_access.h's. The user
+/// logs in again; the rule applies at the next `udevadm trigger` or boot.
 #include "fixers/device_access.h"
 
 #include <fmt/format.h>
@@ -10,25 +12,10 @@
 #include "core/text.h"
 #include "formats/group_file.h"
 #include "system/accounts.h"
+#include "system/device_access.h"
 
 namespace vmprep {
 namespace {
-
-// The group that may open /dev/kvm: its node's group, else "kvm" when the system has one.
-std::expected<std::string, Error> KvmGroup(const Host& host) {
-  if (auto node = host.Stat(Root::kRuntime, "/dev/kvm"); node && node->gid != 0) {
-    if (auto name = GroupName(host, node->gid)) return *name;
-  }
-  auto group = host.Read(Root::kConfig, "/etc/group", 1 << 20);
-  if (group) {
-    for (auto line : SplitLines(*group))
-      if (line.starts_with("kvm:")) return std::string("kvm");
-  }
-  return std::unexpected(Error{"/etc/group", 0,
-                               "no kvm group, and /dev/kvm has none of its own: install the "
-                               "distribution's qemu or udev rules for KVM first",
-                               0});
-}
 
 std::expected<void, Error> AddMember(const Host& host, const std::string& path,
                                      const std::string& group, const std::string& user,
@@ -64,24 +51,24 @@ class DeviceAccessFixer : public Fixer {
     if (user.empty()) return set;
     if (!LookupIdentity(host, user))
       return std::unexpected(Error{"/etc/passwd", 0, fmt::format("no user '{}'", user), 0});
-    auto group = KvmGroup(host);
+    auto group = AccessGroup(host);
     if (!group) return std::unexpected(group.error());
     for (const char* path : {"/etc/group", "/etc/gshadow"})
       if (auto r = AddMember(host, path, *group, user, set); !r) return std::unexpected(r.error());
-    const std::string rule = fmt::format(
-        "# vmprep: members of {0} may open VFIO groups for passthrough\n"
-        "SUBSYSTEM==\"vfio\", GROUP=\"{0}\", MODE=\"0660\"\n",
-        *group);
-    auto before = ReadIfExists(host, std::string(kVfioAccessRules));
+    const bool kvm = KvmNeedsRule(host);
+    const std::string rule = DeviceAccessRulesText(*group, kvm);
+    const std::string path(kDeviceAccessRules);
+    auto before = ReadIfExists(host, path);
     if (!before) return std::unexpected(before.error());
     if (*before != rule)
-      set.edits.push_back(FileEdit{std::string(kVfioAccessRules), *before, rule, 0644,
-                                   std::string(kFixDeviceAccess),
-                                   fmt::format("/dev/vfio/N for group {}", *group)});
+      set.edits.push_back(
+          FileEdit{path, *before, rule, 0644, std::string(kFixDeviceAccess),
+                   fmt::format("/dev/vfio/N{} for group {}", kvm ? " and /dev/kvm" : "", *group)});
     if (set.edits.empty()) return set;
     set.notes.push_back(fmt::format(
-        "{} must log in again to be in group {}; `udevadm trigger --subsystem-match=vfio` "
-        "applies the rule to /dev/vfio now. Unprivileged QEMU also needs a memlock limit "
+        "{} must log in again to be in group {}; `udevadm trigger --subsystem-match=vfio "
+        "--subsystem-match=misc` applies the rule to /dev/vfio (and /dev/kvm) now. Unprivileged "
+        "QEMU also needs a memlock limit "
         "(ulimit -l) of at least the guest's memory for VFIO.",
         user, *group));
     return set;

@@ -187,6 +187,11 @@ std::string UnifiedDiff(const FileEdit& edit) {
   std::string out =
       fmt::format("--- {}\n+++ {}\n", edit.before ? DiffPath("a/", edit.path) : "/dev/null",
                   edit.after ? DiffPath("b/", edit.path) : "/dev/null");
+  if (edit.symlink) {
+    if (edit.before) out += fmt::format("-symbolic link -> {}\n", *edit.before);
+    if (edit.after) out += fmt::format("+symbolic link -> {}\n", *edit.after);
+    return out;
+  }
   if (a == b) return out;  // e.g. creating an empty file: headers only
   std::vector<Step> script = Script(a, b);
 

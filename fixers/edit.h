@@ -21,6 +21,9 @@ struct FileEdit {
   mode_t mode = 0644;                 // for a new file; an existing file keeps mode and owner
   std::string fixer;                  // id of the fixer that wants it
   std::string why;                    // one line for the plan: what changes and why
+  // `path` is a symbolic link: before/after hold its target (as readlink shows it), not
+  // bytes. The target must be an absolute path to a regular file inside the config root.
+  bool symlink = false;
 };
 
 // A command to run after the files are written (regenerate the initramfs or the boot
@@ -45,7 +48,8 @@ struct EditSet {
 std::expected<std::optional<std::string>, Error> ReadIfExists(const Host& host,
                                                               const std::string& path);
 
-// A unified diff of one edit (paths a/PATH b/PATH, 3 lines of context), "" when unchanged.
+// A unified diff of one edit (paths a/PATH b/PATH, 3 lines of context), "" when unchanged;
+// for a symbolic link, a "-> TARGET" line for each side that has one.
 std::string UnifiedDiff(const FileEdit& edit);
 
 }  // namespace vmprep

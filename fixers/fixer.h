@@ -40,6 +40,7 @@ struct FixerOptions {
   };
   std::optional<NetBridge> net_bridge;
   std::string access_user;  // may open /dev/kvm and /dev/vfio/N (group membership, udev rule)
+  bool libvirt = false;     // enable libvirt's daemons (libvirtd.service and its sockets)
   struct Kvmfr {
     std::uint64_t size_mb = 0;  // kvmfr's static_size_mb: the size of /dev/kvmfr0
     std::string user;           // owner of /dev/kvmfr0 (empty: root), group kvm

@@ -7,6 +7,7 @@
 #include "fixers/initramfs.h"
 #include "fixers/kernel_cmdline.h"
 #include "fixers/kvmfr.h"
+#include "fixers/libvirt.h"
 #include "fixers/modprobe_vfio.h"
 #include "fixers/net_bridge.h"
 #include "fixers/qemu_bridge.h"
@@ -32,6 +33,7 @@ std::vector<std::unique_ptr<Fixer>> MakeAllFixers() {
   fixers.push_back(MakeQemuUserFixer());
   fixers.push_back(MakeNetBridgeFixer());
   fixers.push_back(MakeDeviceAccessFixer());
+  fixers.push_back(MakeLibvirtFixer());
   fixers.push_back(MakeKvmfrFixer());
   return fixers;
 }

@@ -30,6 +30,27 @@ bool ParseCount(std::string_view text, std::uint64_t* out) {
 
 Error ArgumentError(std::string message) { return Error{"", 0, std::move(message)}; }
 
+// An --enable item without a value ("iommu", "libvirt"); false when `key` is none of them.
+bool ParseFlagItem(const std::string& key, FixerOptions* options) {
+  if (key == "iommu") {
+    options->iommu = true;
+  } else if (key == "iommu-pt") {
+    options->iommu = true;
+    options->iommu_pt = true;
+  } else if (key == "vfio") {
+    options->vfio = true;
+  } else if (key == "vhost_net" || key == "vhost-net") {
+    options->vhost_net = true;
+  } else if (key == "xorg") {
+    options->xorg = true;
+  } else if (key == "libvirt") {
+    options->libvirt = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // One --enable item into `options`.
 std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* options) {
   std::string item(Trim(raw));
@@ -38,18 +59,8 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
   const bool has_value = eq != std::string::npos;
   const std::string key = item.substr(0, eq);
   const std::string value = has_value ? item.substr(eq + 1) : "";
-  if (!has_value && key == "iommu") {
-    options->iommu = true;
-  } else if (!has_value && key == "iommu-pt") {
-    options->iommu = true;
-    options->iommu_pt = true;
-  } else if (!has_value && key == "vfio") {
-    options->vfio = true;
-  } else if (!has_value && (key == "vhost_net" || key == "vhost-net")) {
-    options->vhost_net = true;
-  } else if (!has_value && key == "xorg") {
-    options->xorg = true;
-  } else if (key == "hugepages" && has_value) {
+  if (!has_value && ParseFlagItem(key, options)) return {};
+  if (key == "hugepages" && has_value) {
     auto colon = value.find(':');
     std::string size = colon == std::string::npos ? "" : Lower(value.substr(0, colon));
     FixerOptions::Hugepages pages;
@@ -105,7 +116,7 @@ std::expected<void, Error> ParseEnableItem(std::string_view raw, FixerOptions* o
     return std::unexpected(
         ArgumentError(fmt::format("--enable: unknown item '{}' (known: iommu, iommu-pt, vfio, "
                                   "vhost_net, hugepages=SIZE:COUNT, xorg, bridge=NAME[:IFACE], "
-                                  "qemu-user=NAME, access=NAME, kvmfr=SIZE[:USER])",
+                                  "qemu-user=NAME, access=NAME, kvmfr=SIZE[:USER], libvirt)",
                                   item)));
   }
   return {};
@@ -130,7 +141,7 @@ std::expected<void, Error> AddAddresses(std::string_view option,
 bool Request::empty() const {
   const FixerOptions& o = options;
   return !o.iommu && !o.vfio && !o.vhost_net && !o.hugepages && !o.xorg && o.bridges.empty() &&
-         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty() && !o.kvmfr;
+         o.qemu_user.empty() && !o.net_bridge && o.access_user.empty() && !o.libvirt && !o.kvmfr;
 }
 
 std::expected<Request, Error> ParseRequest(const std::vector<std::string>& devices,

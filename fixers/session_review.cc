@@ -90,6 +90,9 @@ std::vector<std::string> RequestArgs(const Request& request) {
   }
   if (o.xorg) enable.push_back("xorg");
   for (const auto& b : o.bridges) enable.push_back("bridge=" + b);
+  if (!o.qemu_user.empty()) enable.push_back("qemu-user=" + o.qemu_user);
+  if (!o.access_user.empty()) enable.push_back("access=" + o.access_user);
+  if (o.libvirt) enable.push_back("libvirt");
   if (!enable.empty()) {
     args.push_back("--enable");
     args.push_back(Join(enable, ","));

@@ -127,9 +127,9 @@ std::expected<void, Error> CheckEditSet(const EditSet& plan) {
 std::expected<void, Error> CheckEditSet(const Host& host, const EditSet& plan) {
   if (auto ok = CheckEditSet(plan); !ok) return ok;
   for (const FileEdit* e : EffectiveEdits(plan)) {
-    auto cur = ReadCurrent(host, e->path);
+    auto cur = ReadCurrent(host, e->path, e->symlink);
     if (!cur) return std::unexpected(cur.error());
-    if (auto ok = CheckCurrent(*e, *cur); !ok) return ok;
+    if (auto ok = CheckCurrent(host, *e, *cur); !ok) return ok;
   }
   return {};
 }

@@ -45,7 +45,7 @@ std::expected<Manifest, Error> RecordEdits(const Host& host, const EditSet& plan
   m.state = kStateApplying;
   m.actions = plan.actions;
   for (const FileEdit* e : edits) {
-    auto cur = ReadCurrent(host, e->path);
+    auto cur = ReadCurrent(host, e->path, e->symlink);
     if (!cur) return std::unexpected(cur.error());
     if (!e->before && cur->exists) {
       return std::unexpected(MakeError(e->path, "was created after the plan was made; plan again"));
@@ -56,9 +56,10 @@ std::expected<Manifest, Error> RecordEdits(const Host& host, const EditSet& plan
     if (e->before && cur->bytes != *e->before) {
       return std::unexpected(MakeError(e->path, "was changed after the plan was made; plan again"));
     }
-    if (auto ok = CheckCurrent(*e, *cur); !ok) return std::unexpected(ok.error());
+    if (auto ok = CheckCurrent(host, *e, *cur); !ok) return std::unexpected(ok.error());
     FileEntry f;
     f.path = e->path;
+    f.link = e->symlink;
     f.existed = cur->exists;
     f.fixer = e->fixer;
     if (cur->exists) {
@@ -151,7 +152,11 @@ std::expected<ApplyResult, Error> ApplyEditSet(const Host& host, const EditSet& 
       step = host.Remove(Root::kConfig, e->path);
     } else {
       if (!f.existed) step = host.MakeDirs(Root::kConfig, Parent(e->path), 0755);
-      if (step) step = host.WriteAtomic(Root::kConfig, e->path, *e->after, OptionsFor(f));
+      if (step && f.link) {
+        step = host.MakeSymlink(Root::kConfig, e->path, *e->after);
+      } else if (step) {
+        step = host.WriteAtomic(Root::kConfig, e->path, *e->after, OptionsFor(f));
+      }
     }
     if (!step) failure = step.error();
   }

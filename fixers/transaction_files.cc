@@ -15,6 +15,7 @@ namespace {
 // Puts one file back as the manifest says it was; `backup` holds the original bytes.
 std::expected<void, Error> RestoreOne(const Host& host, const FileEntry& e,
                                       const std::string& backup) {
+  if (e.existed && e.link) return host.MakeSymlink(Root::kConfig, e.path, backup);
   if (e.existed) return host.WriteAtomic(Root::kConfig, e.path, backup, OptionsFor(e));
   auto r = host.Remove(Root::kConfig, e.path);
   if (!r && r.error().errno_value == ENOENT) return {};
@@ -35,8 +36,8 @@ std::optional<std::string> ShaBefore(const FileEntry& f) {
 }
 
 // The sha256 of a file now, nullopt when it does not exist.
-std::expected<std::optional<std::string>, Error> ShaNow(const Host& host, const std::string& path) {
-  auto cur = ReadCurrent(host, path);
+std::expected<std::optional<std::string>, Error> ShaNow(const Host& host, const FileEntry& f) {
+  auto cur = ReadCurrent(host, f.path, f.link);
   if (!cur) return std::unexpected(cur.error());
   if (!cur->exists) return std::optional<std::string>();
   return std::optional<std::string>(Sha256Hex(cur->bytes));
@@ -46,7 +47,36 @@ std::string ShaText(const std::optional<std::string>& sha) { return sha.value_or
 
 }  // namespace
 
-std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& path) {
+namespace {
+
+std::expected<Current, Error> ReadCurrentLink(const Host& host, const std::string& path) {
+  Current cur;
+  auto info = host.LStat(Root::kConfig, path);
+  if (!info && info.error().errno_value != ENOENT) return std::unexpected(info.error());
+  if (!info) {
+    // Absent: its parents as for a file (inside the root, directories or to be made).
+    auto target = host.ResolveForWrite(Root::kConfig, path);
+    if (!target) return std::unexpected(target.error());
+    return cur;
+  }
+  if (info->type != FileType::kSymlink) {
+    return std::unexpected(MakeError(
+        path,
+        fmt::format("is a {}, expected a symbolic link or nothing", FileTypeName(info->type))));
+  }
+  auto to = host.ReadLink(Root::kConfig, path);
+  if (!to) return std::unexpected(to.error());
+  cur.exists = true;
+  cur.is_link = true;
+  cur.bytes = std::move(*to);
+  cur.info = *info;
+  return cur;
+}
+
+}  // namespace
+
+std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& path, bool link) {
+  if (link) return ReadCurrentLink(host, path);
   Current cur;
   auto target = host.ResolveForWrite(Root::kConfig, path);
   if (!target) return std::unexpected(target.error());
@@ -62,7 +92,18 @@ std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& p
   return cur;
 }
 
-std::expected<void, Error> CheckCurrent(const FileEdit& e, const Current& cur) {
+std::expected<void, Error> CheckCurrent(const Host& host, const FileEdit& e, const Current& cur) {
+  if (e.symlink) {
+    if (!e.after) return {};
+    auto target = host.Stat(Root::kConfig, *e.after);
+    if (!PlainAbsolute(*e.after) || !target || target->type != FileType::kRegular) {
+      return std::unexpected(MakeError(
+          e.path, fmt::format("fixer {} wants a symbolic link to '{}'; expected an absolute "
+                              "plain path to a regular file inside the config root",
+                              e.fixer, *e.after)));
+    }
+    return {};
+  }
   if (!e.after && cur.is_link) {
     return std::unexpected(MakeError(e.path, "is a symbolic link; vmsetup does not remove links"));
   }
@@ -85,7 +126,7 @@ std::vector<Error> RestoreFiles(const Host& host, const Manifest& m) {
   std::vector<std::optional<Error>> why(m.files.size());
   for (std::size_t i = m.files.size(); i-- > 0;) {
     const FileEntry& f = m.files[i];
-    auto now = ShaNow(host, f.path);
+    auto now = ShaNow(host, f);
     if (!now) {
       why[i] = now.error();
       continue;
@@ -121,7 +162,7 @@ std::vector<Error> RestoreFiles(const Host& host, const Manifest& m) {
   std::vector<Error> stuck;
   for (std::size_t i = 0; i < m.files.size(); ++i) {
     const FileEntry& f = m.files[i];
-    auto now = ShaNow(host, f.path);
+    auto now = ShaNow(host, f);
     if (now && *now == ShaBefore(f)) continue;
     if (why[i] && why[i]->path == f.path) {
       stuck.push_back(*why[i]);

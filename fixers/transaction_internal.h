@@ -50,6 +50,7 @@ struct FileEntry {
   gid_t gid = 0;
   std::string backup;  // relative to the transaction dir; empty when it did not exist
   std::string fixer;
+  bool link = false;  // a symbolic link: its "bytes" are its target (FileEdit::symlink)
 };
 
 struct Manifest {
@@ -87,17 +88,22 @@ TransactionRecord CorruptRecord(const Loaded& l);
 struct Current {
   bool exists = false;
   bool is_link = false;  // the path itself is a symbolic link (to a regular file)
-  std::string bytes;
-  FileInfo info;  // of the file itself (through a symlink)
+  std::string bytes;     // for a link read as a link (`link` below): its target
+  FileInfo info;         // of the file itself (through a symlink)
 };
 
 // The state of a file to edit, through the one check made when planning and when applying
 // (Host::ResolveForWrite): a file that exists is a regular file reached without leaving the
 // config root.
-std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& path);
+// With `link`, the path is read as a symbolic link (FileEdit::symlink): absent, or a link
+// whose target is `bytes`; anything else there is refused. Its parents are checked as for a
+// file.
+std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& path,
+                                          bool link = false);
 
-// What apply requires of a file before writing it, beyond ReadCurrent.
-std::expected<void, Error> CheckCurrent(const FileEdit& e, const Current& cur);
+// What apply requires of a file before writing it, beyond ReadCurrent; for a link, its
+// target: an absolute plain path to a regular file inside the config root.
+std::expected<void, Error> CheckCurrent(const Host& host, const FileEdit& e, const Current& cur);
 
 WriteOptions OptionsFor(const FileEntry& e);
 

@@ -53,7 +53,8 @@ Json ToJson(const Manifest& m) {
                      {"uid", f.uid},
                      {"gid", f.gid},
                      {"backup", f.backup.empty() ? Json(nullptr) : Json(f.backup)},
-                     {"fixer", f.fixer}});
+                     {"fixer", f.fixer},
+                     {"link", f.link}});
   }
   Json actions = Json::array();
   for (const auto& a : m.actions) actions.push_back({{"argv", a.argv}, {"why", a.why}});
@@ -108,6 +109,7 @@ std::expected<Manifest, Error> ParseManifest(std::string_view text, const std::s
       e.gid = f.at("gid").get<gid_t>();
       if (!f.at("backup").is_null()) e.backup = f.at("backup").get<std::string>();
       e.fixer = f.value("fixer", "");
+      e.link = f.value("link", false);  // manifests before links were supported lack it
       const std::string backup = fmt::format("files/{}", m.files.size());
       if (!PlainAbsolute(e.path)) return corrupt(fmt::format("file path '{}'", e.path));
       if ((e.existed && (!IsSha256(e.sha_before) || e.backup != backup)) ||

@@ -123,7 +123,7 @@ std::expected<EditSet, Error> RestoreEdits(const Host& host, const Manifest& m) 
   const std::string dir = TransactionDir(m.id);
   EditSet out;
   for (const FileEntry& f : m.files) {
-    auto cur = ReadCurrent(host, f.path);
+    auto cur = ReadCurrent(host, f.path, f.link);
     if (!cur) return std::unexpected(cur.error());
     std::optional<std::string> now;
     if (cur->exists) now = Sha256Hex(cur->bytes);
@@ -138,7 +138,7 @@ std::expected<EditSet, Error> RestoreEdits(const Host& host, const Manifest& m) 
                               f.backup.empty() ? std::string("(it did not exist)")
                                                : dir + "/" + f.backup)));
     }
-    FileEdit edit{.path = f.path, .mode = f.mode, .fixer = f.fixer};
+    FileEdit edit{.path = f.path, .mode = f.mode, .fixer = f.fixer, .symlink = f.link};
     if (cur->exists) edit.before = std::move(cur->bytes);
     edit.why = fmt::format("removed: transaction {} created it", m.id);
     if (f.existed) {

@@ -75,6 +75,15 @@ std::optional<std::string> GroupName(const Host& host, gid_t gid) {
   return name;
 }
 
+std::optional<gid_t> GroupId(const Host& host, std::string_view name) {
+  std::optional<gid_t> gid;
+  EachEntry(host, "/etc/group", 3, [&](const auto& f) {
+    if (!gid && f[0] == name)
+      if (auto n = Number(f[2])) gid = static_cast<gid_t>(*n);
+  });
+  return gid;
+}
+
 std::optional<std::string> UserName(const Host& host, uid_t uid) {
   std::optional<std::string> name;
   EachEntry(host, "/etc/passwd", 3, [&](const auto& f) {

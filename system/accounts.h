@@ -27,6 +27,7 @@ std::expected<Identity, Error> LookupIdentity(const Host& host, std::string_view
 // May `who` open a file with this mode and ownership read-write? (root always may.)
 bool MayReadWrite(const Identity& who, const FileInfo& info);
 std::optional<std::string> GroupName(const Host& host, gid_t gid);
+std::optional<gid_t> GroupId(const Host& host, std::string_view name);
 std::optional<std::string> UserName(const Host& host, uid_t uid);
 
 }  // namespace vmprep

@@ -17,6 +17,7 @@ inline constexpr std::string_view kFixVfioBind = "vfio-bind";
 inline constexpr std::string_view kFixQemuUser = "qemu-user";
 inline constexpr std::string_view kFixNetBridge = "net-bridge";
 inline constexpr std::string_view kFixDeviceAccess = "device-access";
+inline constexpr std::string_view kFixLibvirt = "libvirt";
 inline constexpr std::string_view kFixKvmfr = "kvmfr";
 
 // The files the fixers own, named the same in the probes' hints.

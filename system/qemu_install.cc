@@ -23,7 +23,46 @@ constexpr std::string_view kVirtiofsdPaths[] = {
     "/usr/libexec/qemu/virtiofsd",
 };
 
+// QEMU's system emulator for this machine's architecture: vmprep runs on the host it checks
+// (the live ISO is built for the same architecture as the systems it mends), so the one it
+// was built for names the binary.
+#if defined(__aarch64__)
+constexpr std::string_view kQemuArch = "aarch64";
+constexpr QemuPackageNames kPackages = {"qemu-system-arm", "qemu-arm"};
+#elif defined(__powerpc64__)
+constexpr std::string_view kQemuArch = "ppc64";
+constexpr QemuPackageNames kPackages = {"qemu-system-ppc", "qemu-ppc"};
+#else
+constexpr std::string_view kQemuArch = "x86_64";
+constexpr QemuPackageNames kPackages = {"qemu-system-x86", "qemu-x86"};
+#endif
+
+bool IsExecutableFile(const Host& host, const std::string& path) {
+  auto info = host.Stat(Root::kConfig, path);
+  return info && info->type == FileType::kRegular && (info->mode & 0111) != 0;
+}
+
 }  // namespace
+
+QemuPackageNames QemuPackages() { return kPackages; }
+
+std::string QemuSystemName() { return "qemu-system-" + std::string(kQemuArch); }
+
+std::vector<std::string> QemuSystemPaths() {
+  const std::string name = QemuSystemName();
+  return {
+      "/usr/bin/" + name,        // Debian, Ubuntu, Arch, Fedora (qemu-system-*), openSUSE
+      "/usr/libexec/qemu-kvm",   // RHEL, CentOS Stream, Rocky, Alma (qemu-kvm)
+      "/usr/bin/qemu-kvm",       // Fedora (qemu-kvm), older openSUSE
+      "/usr/local/bin/" + name,  // built from source
+  };
+}
+
+std::string InstalledQemuSystem(const Host& host) {
+  for (const auto& p : QemuSystemPaths())
+    if (IsExecutableFile(host, p)) return p;
+  return "";
+}
 
 std::vector<std::string> InstalledOvmf(const Host& host) {
   std::vector<std::string> found;

@@ -27,8 +27,6 @@ DIRS = ["core", "formats", "system", "checks", "fixers", "wizard", "iso"]
 SMALL_FILE_DIRS = ["checks/probes", "fixers"]
 # "path:function" -> why it may stay long for now. Keep this empty: split instead.
 EXEMPT = {
-    # Another helper splits it (issue 8 §1); remove this line once that is merged.
-    "checks/probes/qemu.cc:QemuHostProbe::Run": "split on its own branch",
 }
 
 _QUALIFIERS = re.compile(

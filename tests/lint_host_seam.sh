@@ -6,8 +6,8 @@
 # Exempt, each for one reason:
 #   core/host.cc           the Host itself
 #   iso/live/devlinks.cc   makes the /dev/disk/by-* symlinks udev would make on the live ISO
-#                          (device management of the live system's own /dev; the Host has no
-#                          call for symlinks because configuration never needs one)
+#                          (device management of the live system's own /dev, outside any root;
+#                          Host::MakeSymlink makes links inside the config root, for fixers)
 # The live ISO's mounting and block-device probing go through libmount and libblkid (mnt_*,
 # blkid_*), which this lint does not match: they open device nodes, not configuration.
 set -eu

@@ -14,19 +14,11 @@
 
 #include "checks/probes/kvm_internal.h"
 #include "system/accounts.h"
+#include "system/device_access.h"
+#include "system/fixer_ids.h"
 
 namespace vmprep::kvm_internal {
 namespace {
-
-std::string DescribeNode(const Host& host, const FileInfo& info) {
-  std::string owner = UserName(host, info.uid).value_or(std::to_string(info.uid));
-  std::string group = GroupName(host, info.gid).value_or(std::to_string(info.gid));
-  std::string kind = info.type == FileType::kCharDevice
-                         ? fmt::format("character device {}:{}", major(info.rdev), minor(info.rdev))
-                     : info.type == FileType::kRegular ? std::string("captured node")
-                                                       : std::string("not a character device");
-  return fmt::format("{}, mode {:04o}, owner {}, group {}", kind, info.mode, owner, group);
-}
 
 // A captured tree has no device to open, and another user's access cannot be tried:
 // judge from the node's mode and ownership.
@@ -84,22 +76,38 @@ void TryIoctls(const Host& host, DeviceResult& result) {
 
 void AddDeniedFinding(std::vector<Finding>& out, const Host& host, const ProbeContext& context,
                       const DeviceResult& device) {
+  const std::string& user = context.identity.name;
   std::string group = GroupName(host, device.info.gid).value_or(std::to_string(device.info.gid));
-  Finding& f = AddFinding(
-      out, "kvm", "device", Severity::kFail,
-      fmt::format("/dev/kvm exists but {} may not open it read-write", context.identity.name));
-  if ((device.info.mode & 0060) == 0060 && device.info.gid != 0) {
-    f.hint =
-        fmt::format("Group '{}' grants access: run `usermod -aG {} {}`, then log out and in again.",
-                    group, group, context.identity.name);
+  Finding& f = AddFinding(out, "kvm", "device", Severity::kFail,
+                          fmt::format("/dev/kvm exists but {} may not open it read-write", user));
+  // As /etc/group lists the user now: a group joined since this login counts at the next.
+  const Identity listed = LookupIdentity(host, user).value_or(context.identity);
+  if (MayReadWrite(listed, device.info) ||
+      RulesGrant(host, ReadDeviceAccessRules(host), AccessNode::kKvm, listed)) {
+    f.SetPending(fmt::format("{} may not open /dev/kvm yet: a group {} joined since logging in, "
+                             "or the udev rule in {}, gives it to them",
+                             user, user, kDeviceAccessRules),
+                 "Run `udevadm trigger --sysname-match=kvm` (or reboot) so udev applies the "
+                 "rule, and log in again.");
+    return;
+  }
+  const bool group_grants = (device.info.mode & 0060) == 0060 && device.info.gid != 0;
+  if (group_grants) {
+    f.hint = fmt::format(
+        "Group '{}' grants access: run `usermod -aG {} {}`, then log out and in "
+        "again.",
+        group, group, user);
   } else {
     f.hint = fmt::format(
         "/dev/kvm is mode {:04o} group {}: only its owner may use it. Add the udev rule "
-        "`KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\"` to /etc/udev/rules.d/65-kvm.rules, "
-        "run `udevadm trigger --sysname-match=kvm`, and add the user to group kvm "
-        "(`usermod -aG kvm {}`).",
-        device.info.mode, group, context.identity.name);
+        "`KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\"` to {}, run `udevadm trigger "
+        "--sysname-match=kvm`, and add the user to group kvm (`usermod -aG kvm {}`).",
+        device.info.mode, group, kDeviceAccessRules, user);
   }
+  // vmsetup does the same, undoably, for a user of the system's own files.
+  if (!LookupIdentity(host, user) || !AccessGroup(host)) return;
+  f.hint += fmt::format(" vmsetup does it: `vmsetup apply --enable access={}`.", user);
+  f.SetFix(kFixDeviceAccess, {"--enable", "access=" + user});
 }
 
 }  // namespace

@@ -237,6 +237,7 @@ std::vector<Finding> VfioProbe::Run(const Host& host, const ProbeContext& contex
   if (scan && !s.config.ids.empty()) IdsSharedFinding(s, *scan, out);
   if (scan)
     for (const auto& t : s.targets) BindingFinding(s, *scan, t, out);
+  if (scan) AccessFinding(s, *scan, context.identity, out);
   EarlyFinding(s, scan, out);
   BindHookFinding(host, s.config, s.gens, facts.Modules().kernel_release(), s.DeviceArgs(), out);
   VirqfdFinding(host, s.gens, facts.Modules().kernel_release(), s.DeviceArgs(), out);

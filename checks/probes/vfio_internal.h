@@ -49,4 +49,8 @@ inline Finding& Make(std::vector<Finding>& out, std::string_view name, Severity 
 void BindingFinding(const VfioState& s, const PciScan& scan, const PassthroughTarget& t,
                     std::vector<Finding>& out);
 
+// vfio.access: may `who` open /dev/vfio/vfio and the group node of every target.
+void AccessFinding(const VfioState& s, const PciScan& scan, const Identity& who,
+                   std::vector<Finding>& out);
+
 }  // namespace vmprep::vfio_internal

@@ -117,9 +117,10 @@ TEST(VfioProbe, IdsMatchingIdenticalDevicesAndALateBinding) {
   WriteFile(conf, "options vfio-pci ids=8086:10d3\n");
   SetMtimeBeforeBoot(root, conf);
   auto findings = RunProbe(VfioProbe(), root);
-  EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.ids-shared:warn",
-                                              "vfio.binding.0000:01:00.0:fail",
-                                              "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));
+  EXPECT_THAT(
+      Verdicts(findings),
+      ElementsAre("vfio.module:pass", "vfio.ids-shared:warn", "vfio.binding.0000:01:00.0:fail",
+                  "vfio.binding.0000:02:00.0:pass", "vfio.access:pass", "vfio.early:warn"));
   EXPECT_THAT(
       Text(*FindById(findings, "vfio.ids-shared")),
       HasSubstr(
@@ -194,8 +195,9 @@ TEST(VfioProbe, AddressesOfTheEarlyBindingHookAreConfiguration) {
   WriteFile(conf, "# written by vmsetup\n0000:01:00.0 8086:10d3\n");
   SetMtimeBeforeBoot(root, conf);
   auto findings = RunProbe(VfioProbe(), root);
-  EXPECT_THAT(Verdicts(findings), ElementsAre("vfio.module:pass", "vfio.binding.0000:01:00.0:fail",
-                                              "vfio.binding.0000:02:00.0:pass", "vfio.early:warn"));
+  EXPECT_THAT(Verdicts(findings),
+              ElementsAre("vfio.module:pass", "vfio.binding.0000:01:00.0:fail",
+                          "vfio.binding.0000:02:00.0:pass", "vfio.access:pass", "vfio.early:warn"));
   EXPECT_THAT(Text(*FindById(findings, "vfio.binding.0000:01:00.0")),
               HasSubstr("/etc/vmprep/vfio-bind.conf:2"));
 }

@@ -64,7 +64,7 @@ for s in bash zsh fish; do
   check $s "vmcheck gr" groups
   check $s "vmcheck v" vm
   check $s "vmcheck $roots --accept vhost" vhost_net.module vhost_net.device vhost_net.boot
-  check $s "vmcheck $roots --accept qemu." qemu.ovmf qemu.tun
+  check $s "vmcheck $roots --accept qemu." qemu.system qemu.ovmf qemu.tun
   check $s "vmsetup " plan apply undo history fixers wizard
   check $s "vmsetup wizard --no" --no-regenerate
   check $s "vmsetup $roots undo " "$txn"

@@ -8,6 +8,7 @@
 
 #include "fixers/session.h"
 #include "formats/group_file.h"
+#include "system/device_access.h"
 #include "tests/fixers/vfio_fixers_test_util.h"
 
 namespace vmprep {
@@ -37,7 +38,7 @@ TEST(DeviceAccessFixer, JoinsTheGroupOfDevKvmAndGivesItVfio) {
   ASSERT_EQ(plan->edits.size(), 3u);
   EXPECT_EQ(*plan->edits[0].after, "root:x:0:\nkvm:x:105:bob,alice\nalice:x:1000:\n");
   EXPECT_EQ(*plan->edits[1].after, "root:*::\nkvm:!::bob,alice\nalice:!::\n");
-  EXPECT_EQ(plan->edits[2].path, kVfioAccessRules);
+  EXPECT_EQ(plan->edits[2].path, kDeviceAccessRules);
   EXPECT_THAT(*plan->edits[2].after,
               HasSubstr("SUBSYSTEM==\"vfio\", GROUP=\"kvm\", MODE=\"0660\""));
   std::string id = fixers_test::Apply(host, *plan);
@@ -50,7 +51,7 @@ TEST(DeviceAccessFixer, JoinsTheGroupOfDevKvmAndGivesItVfio) {
   fixers_test::Undo(host, id);
   EXPECT_EQ(m.Get("/etc/group"), kGroup);
   EXPECT_EQ(m.Get("/etc/gshadow"), kGshadow);
-  EXPECT_FALSE(m.Has(std::string(kVfioAccessRules)));
+  EXPECT_FALSE(m.Has(std::string(kDeviceAccessRules)));
 }
 
 TEST(DeviceAccessFixer, RefusesAnUnknownUserOrAMissingGroup) {

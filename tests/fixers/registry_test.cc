@@ -18,10 +18,10 @@ TEST(FixerRegistry, IdsUniqueAndComplete) {
   }
   for (std::string_view id : {kFixKernelCmdline, kFixInitramfs, kFixModprobeVfio, kFixModulesLoad,
                               kFixHugepages, kFixXorg, kFixQemuBridge, kFixVfioBind, kFixQemuUser,
-                              kFixNetBridge, kFixDeviceAccess, kFixKvmfr}) {
+                              kFixNetBridge, kFixDeviceAccess, kFixKvmfr, kFixLibvirt}) {
     EXPECT_TRUE(ids.contains(id)) << "no fixer for " << id;
   }
-  EXPECT_EQ(ids.size(), 12u);
+  EXPECT_EQ(ids.size(), 13u);
 }
 
 }  // namespace
