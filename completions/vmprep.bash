@@ -105,7 +105,7 @@ _vmsetup() {
     --enable)
       # A comma list: complete the item after the last comma.
       local done=${cur%"${cur##*,}"} item
-      local items="iommu iommu-pt vfio vhost_net hugepages=2M: hugepages=1G: xorg bridge= libvirt"
+      local items="iommu iommu-pt vfio vhost_net hugepages=2M: hugepages=1G: xorg bridge= qemu-user= access= kvmfr= libvirt"
       COMPREPLY=()
       for item in $items; do
         [[ $done$item == "$cur"* ]] && COMPREPLY+=("$done$item")

@@ -11,7 +11,7 @@ function __vmsetup_enable_items
     # A comma list: offer the items after what is already typed.
     set -l token (commandline -ct)
     set -l done (string replace -r '[^,]*$' '' -- $token)
-    for item in iommu iommu-pt vfio vhost_net hugepages=2M: hugepages=1G: xorg bridge= libvirt
+    for item in iommu iommu-pt vfio vhost_net hugepages=2M: hugepages=1G: xorg bridge= qemu-user= access= kvmfr= libvirt
         echo $done$item
     end
 end

@@ -89,7 +89,14 @@ std::vector<std::string> RequestArgs(const Request& request) {
                                  o.hugepages->count));
   }
   if (o.xorg) enable.push_back("xorg");
-  for (const auto& b : o.bridges) enable.push_back("bridge=" + b);
+  for (const auto& b : o.bridges) {
+    const bool made = o.net_bridge && o.net_bridge->name == b;
+    enable.push_back("bridge=" + b + (made ? ":" + o.net_bridge->iface : ""));
+  }
+  if (o.kvmfr) {
+    enable.push_back(fmt::format("kvmfr={}{}", o.kvmfr->size_mb,
+                                 o.kvmfr->user.empty() ? "" : ":" + o.kvmfr->user));
+  }
   if (!o.qemu_user.empty()) enable.push_back("qemu-user=" + o.qemu_user);
   if (!o.access_user.empty()) enable.push_back("access=" + o.access_user);
   if (o.libvirt) enable.push_back("libvirt");

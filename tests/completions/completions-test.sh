@@ -69,6 +69,28 @@ for s in bash zsh fish; do
   check $s "vmsetup wizard --no" --no-regenerate
   check $s "vmsetup $roots undo " "$txn"
 done
+# Every --enable item vmsetup knows (its own list, from the error for an unknown item) is
+# offered by every shell: a new fixer cannot be left out of the completions.
+known=$(vmsetup plan --enable vmprep-no-such-item 2>&1 | sed -n 's/.*(known: \(.*\)).*/\1/p' |
+  tr ',' '\n' | sed 's/^ *//; s/[=[].*//')
+[ -n "$known" ] || { echo "FAIL: vmsetup names no known --enable items"; exit 1; }
+for key in $known; do
+  for s in bash zsh fish; do
+    case $s in
+      bash) got=$(bash "$here/bash-complete.bash" "$comp/vmprep.bash" "vmsetup apply --enable $key") ;;
+      zsh) got=$(timeout 30 zsh "$here/zsh-complete.zsh" "$comp" "vmsetup apply --enable $key") ;;
+      fish)
+        got=$(fish -c "set -p fish_complete_path $comp; set -p fish_function_path $comp/fish-functions
+          complete -C 'vmsetup apply --enable $key'" | cut -f1)
+        ;;
+    esac
+    n=$((n + 1))
+    if ! printf '%s\n' "$got" | grep -Eq "^$key(=|\$|:)"; then
+      echo "FAIL $s: --enable $key is not offered (got: $(echo "$got" | tr '\n' ' '))"
+      status=1
+    fi
+  done
+done
 # A PCI address holds ':', a word break for bash: bash-completion leaves the typed part.
 check bash "vmcheck --root $rt --device 0000:05" 05:01.0 05:02.0
 check bash "vmcheck --format=p" prometheus

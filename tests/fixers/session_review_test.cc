@@ -134,6 +134,15 @@ TEST(RequestArgs, ParseGivesTheSameRequestBack) {
     Request second = Ask(again);
     EXPECT_EQ(RequestArgs(second), again);
   }
+  // Every item survives: the items that carry more than a name too.
+  EXPECT_THAT(RequestArgs(Ask({"--enable",
+                               "bridge=br0:eth0,bridge=virbr1,kvmfr=32:alice,qemu-user=bob,"
+                               "access=carol,libvirt"})),
+              ElementsAre("--enable",
+                          "bridge=br0:eth0,bridge=virbr1,kvmfr=32:alice,qemu-user=bob,"
+                          "access=carol,libvirt"));
+  EXPECT_THAT(RequestArgs(Ask({"--enable", "kvmfr=2560x1440"})),
+              ElementsAre("--enable", "kvmfr=64"));
   EXPECT_THAT(RequestArgs(Ask({"--device", "02:00.0", "--enable", "vhost_net,iommu"})),
               ElementsAre("--device", "0000:02:00.0", "--enable", "iommu,vhost_net"));
 }
