@@ -1,7 +1,8 @@
 /// Hugepages: validation of the asked reservation, its command-line tokens
 /// (planned by the kernel-cmdline fixer), and the hugetlbfs mount for 1 GiB
 /// pages
-/// (/etc/systemd/system/dev-hugepages1G.mount, enabled with systemctl).
+/// (/etc/systemd/system/dev-hugepages1G.mount, enabled by the link `systemctl enable` would
+/// make, as an undoable edit).
 #include "fixers/hugepages.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "system/hugepages.h"
 #include "system/mounts.h"
 #include "system/system_info.h"
+#include "system/systemd_units.h"
 
 namespace vmprep {
 
@@ -120,32 +122,40 @@ std::expected<EditSet, Error> HugepagesFixer::Plan(const Host& host,
     return plan;
   }
   if (mounted("1G")) return plan;
-  const std::string etc_unit = "/etc/systemd/system/" + std::string(kUnitName);
-  bool installed = false;
-  for (std::string_view d :
-       {"/usr/lib/systemd/system/", "/usr/local/lib/systemd/system/", "/lib/systemd/system/"})
-    installed |= host.Exists(Root::kConfig, std::string(d) + std::string(kUnitName));
-  if (!installed) {
+  const std::string etc_unit = fmt::format("{}/{}", kSystemdEtc, kUnitName);
+  std::string unit_file = FindUnitFile(host, kUnitName).value_or(etc_unit);
+  std::string unit_text(kHugepages1GMountUnit);
+  if (unit_file == etc_unit) {
     auto current = host.Read(Root::kConfig, etc_unit);
     if (!current || *current != kHugepages1GMountUnit) {
       FileEdit e;
       e.path = etc_unit;
       if (current) e.before = *current;
-      e.after = std::string(kHugepages1GMountUnit);
+      e.after = unit_text;
       e.mode = 0644;
       e.fixer = std::string(kFixHugepages);
-      e.why =
-          "hugetlbfs with pagesize=1G on /dev/hugepages1G, for VMs backed "
-          "by 1 GiB pages";
+      e.why = "hugetlbfs with pagesize=1G on /dev/hugepages1G, for VMs backed by 1 GiB pages";
       plan.edits.push_back(std::move(e));
     }
+  } else {
+    auto installed = host.Read(Root::kConfig, unit_file, 1 << 20);
+    if (!installed) return std::unexpected(installed.error());
+    unit_text = std::move(*installed);
   }
-  // The enable symlink (WantedBy=sysinit.target) cannot be a FileEdit: let
-  // systemctl make it.
-  if (!host.LStat(Root::kConfig,
-                  "/etc/systemd/system/sysinit.target.wants/" + std::string(kUnitName)))
-    plan.actions.push_back({{"systemctl", "enable", std::string(kUnitName)},
-                            "mount the 1 GiB hugetlbfs at every boot"});
+  // Enabled as `systemctl enable` would (WantedBy=sysinit.target), as an edit undo removes.
+  auto links = InstallLinks(kUnitName, unit_file, unit_text);
+  if (!links) return std::unexpected(links.error());
+  for (const EnableLink& l : *links) {
+    if (host.LStat(Root::kConfig, l.path)) continue;
+    FileEdit e{l.path,
+               std::nullopt,
+               l.target,
+               0777,
+               std::string(kFixHugepages),
+               "mount the 1 GiB hugetlbfs at every boot"};
+    e.symlink = true;
+    plan.edits.push_back(std::move(e));
+  }
   return plan;
 }
 

@@ -126,10 +126,11 @@ std::expected<void, Error> CheckEditSet(const EditSet& plan) {
 
 std::expected<void, Error> CheckEditSet(const Host& host, const EditSet& plan) {
   if (auto ok = CheckEditSet(plan); !ok) return ok;
-  for (const FileEdit* e : EffectiveEdits(plan)) {
+  const auto edits = EffectiveEdits(plan);
+  for (const FileEdit* e : edits) {
     auto cur = ReadCurrent(host, e->path, e->symlink);
     if (!cur) return std::unexpected(cur.error());
-    if (auto ok = CheckCurrent(host, *e, *cur); !ok) return ok;
+    if (auto ok = CheckCurrent(host, *e, *cur, edits); !ok) return ok;
   }
   return {};
 }

@@ -56,7 +56,7 @@ std::expected<Manifest, Error> RecordEdits(const Host& host, const EditSet& plan
     if (e->before && cur->bytes != *e->before) {
       return std::unexpected(MakeError(e->path, "was changed after the plan was made; plan again"));
     }
-    if (auto ok = CheckCurrent(host, *e, *cur); !ok) return std::unexpected(ok.error());
+    if (auto ok = CheckCurrent(host, *e, *cur, edits); !ok) return std::unexpected(ok.error());
     FileEntry f;
     f.path = e->path;
     f.link = e->symlink;

@@ -92,11 +92,15 @@ std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& p
   return cur;
 }
 
-std::expected<void, Error> CheckCurrent(const Host& host, const FileEdit& e, const Current& cur) {
+std::expected<void, Error> CheckCurrent(const Host& host, const FileEdit& e, const Current& cur,
+                                        const std::vector<const FileEdit*>& edits) {
   if (e.symlink) {
     if (!e.after) return {};
     auto target = host.Stat(Root::kConfig, *e.after);
-    if (!PlainAbsolute(*e.after) || !target || target->type != FileType::kRegular) {
+    const bool written = std::any_of(edits.begin(), edits.end(), [&](const FileEdit* other) {
+      return !other->symlink && other->after && other->path == *e.after;
+    });
+    if (!PlainAbsolute(*e.after) || (!written && (!target || target->type != FileType::kRegular))) {
       return std::unexpected(MakeError(
           e.path, fmt::format("fixer {} wants a symbolic link to '{}'; expected an absolute "
                               "plain path to a regular file inside the config root",

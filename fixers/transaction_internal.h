@@ -102,8 +102,10 @@ std::expected<Current, Error> ReadCurrent(const Host& host, const std::string& p
                                           bool link = false);
 
 // What apply requires of a file before writing it, beyond ReadCurrent; for a link, its
-// target: an absolute plain path to a regular file inside the config root.
-std::expected<void, Error> CheckCurrent(const Host& host, const FileEdit& e, const Current& cur);
+// target: an absolute plain path to a regular file inside the config root, or to a file one
+// of `edits` (the same transaction) writes.
+std::expected<void, Error> CheckCurrent(const Host& host, const FileEdit& e, const Current& cur,
+                                        const std::vector<const FileEdit*>& edits);
 
 WriteOptions OptionsFor(const FileEntry& e);
 

@@ -48,6 +48,17 @@ bool UnitEnabled(const Host& host, std::string_view unit) {
   return false;
 }
 
+std::expected<std::vector<EnableLink>, Error> InstallLinks(std::string_view unit,
+                                                           std::string_view file,
+                                                           std::string_view text) {
+  auto install = ParseUnitInstall(text, file);
+  if (!install) return std::unexpected(install.error());
+  std::vector<EnableLink> links;
+  AddLinks(std::string(unit), std::string(file), install->wanted_by, ".wants", links);
+  AddLinks(std::string(unit), std::string(file), install->required_by, ".requires", links);
+  return links;
+}
+
 std::expected<std::vector<EnableLink>, Error> EnableLinks(const Host& host, std::string_view unit) {
   std::vector<EnableLink> links;
   std::vector<std::string> todo{std::string(unit)}, seen;

@@ -29,6 +29,12 @@ struct EnableLink {
   std::string target;  // "/lib/systemd/system/libvirtd.socket"
 };
 
+// The links `systemctl enable` makes for one unit file at `file` from its [Install] section
+// `text` (Also= not followed): for a unit file not written yet, e.g. one a plan installs.
+std::expected<std::vector<EnableLink>, Error> InstallLinks(std::string_view unit,
+                                                           std::string_view file,
+                                                           std::string_view text);
+
 // The links `systemctl enable UNIT` makes: for UNIT and every unit its Also= names (and
 // theirs), one per WantedBy= (.wants) and RequiredBy= (.requires). An Error names a unit
 // file that is missing or cannot be parsed (file:line).

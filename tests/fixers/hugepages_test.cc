@@ -98,28 +98,32 @@ TEST(HugepagesFixer, OneGigPagesInstallAndEnableTheMount) {
   auto fixer = MakeHugepagesFixer();
   auto plan = fixer->Plan(*env.host, Huge(1048576, 8));
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
-  ASSERT_EQ(plan->edits.size(), 1u);
+  ASSERT_EQ(plan->edits.size(), 2u);
   EXPECT_EQ(plan->edits[0].path, "/etc/systemd/system/dev-hugepages1G.mount");
   EXPECT_FALSE(plan->edits[0].before.has_value());
-  ASSERT_EQ(plan->actions.size(), 1u);
-  EXPECT_EQ(plan->actions[0].argv,
-            (std::vector<std::string>{"systemctl", "enable", "dev-hugepages1G.mount"}));
+  // The link `systemctl enable` makes, as an edit of the same transaction: undo removes it.
+  const std::string link = "/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount";
+  EXPECT_EQ(plan->edits[1].path, link);
+  EXPECT_TRUE(plan->edits[1].symlink);
+  EXPECT_EQ(plan->edits[1].after, "/etc/systemd/system/dev-hugepages1G.mount");
+  EXPECT_TRUE(plan->actions.empty());
   auto applied = ApplyEditSet(*env.host, *plan);
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
-  // The real systemctl enables it offline in the config root, as the
-  // post-action would.
-  auto r =
-      RunCommand("systemctl --root='" + env.sr.config() + "' enable dev-hugepages1G.mount 2>&1");
-  ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(
-      fs::is_symlink(env.Config("/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount")));
+  // The real systemctl, offline in the config root, sees the unit enabled.
+  auto r = RunCommand("systemctl --root='" + env.sr.config() +
+                      "' is-enabled dev-hugepages1G.mount 2>&1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "enabled\n");
   auto again = fixer->Plan(*env.host, Huge(1048576, 8));
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->empty());
-  fs::remove(env.Config("/etc/systemd/system/sysinit.target.wants/dev-hugepages1G.mount"));
   auto undone = UndoTransaction(*env.host, applied->record.id);
   ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
   EXPECT_FALSE(fs::exists(env.Config("/etc/systemd/system/dev-hugepages1G.mount")));
+  EXPECT_FALSE(fs::is_symlink(env.Config(link)));
+  r = RunCommand("systemctl --root='" + env.sr.config() +
+                 "' is-enabled dev-hugepages1G.mount 2>&1");
+  EXPECT_NE(r.out, "enabled\n");
 }
 
 TEST(HugepagesFixer, TwoMegPagesUseSystemdsMount) {
@@ -146,7 +150,7 @@ TEST(HugepagesFixer, ReservationOnTheCommandLine) {
     ASSERT_TRUE(p.has_value()) << p.error().ToString();
     plan.Append(std::move(*p));
   }
-  ASSERT_EQ(plan.edits.size(), 2u);
+  ASSERT_EQ(plan.edits.size(), 3u);  // GRUB, the mount unit and its enable link
   auto applied = ApplyEditSet(*env.host, plan);
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   auto r = RunCommand("env -i bash -c 'set -a; . \"" + env.Config("/etc/default/grub").string() +
