@@ -18,6 +18,7 @@
 #include "checks/probe.h"
 #include "checks/report.h"
 #include "checks/vm_input.h"
+#include "core/cli.h"
 #include "system/accounts.h"
 #include "system/facts.h"
 #include "system/pci_scan.h"
@@ -257,15 +258,7 @@ int main(int argc, char** argv) {
   Args a;
   AddOptions(app, &a);
   AddCommands(app, &a);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    return CouldNotRun(what);
-  }
+  if (auto done = vmprep::ParseCommandLine(app, argc, argv, CouldNotRun)) return *done;
   if (a.version) {
     std::printf("vmcheck %s\n", VMPREP_VERSION);
     return 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cli.h"
 #include "core/host.h"
 #include "fixers/fixer.h"
 #include "fixers/session.h"
@@ -177,15 +178,7 @@ int main(int argc, char** argv) {
   Args a;
   AddOptions(app, &a);
   AddCommands(app, &a);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    return BadArguments(what);
-  }
+  if (auto done = vmprep::ParseCommandLine(app, argc, argv, BadArguments)) return *done;
   if (a.version) {
     std::printf("vmsetup %s\n", VMPREP_VERSION);
     return kExitOk;
