@@ -85,9 +85,11 @@ void JudgeBridges(const VmSubject& vm, std::vector<Finding>& out) {
       v.Raise(Severity::kFail,
               fmt::format("bridge '{}' {}: the domain cannot start", i.source,
                           link ? "is not a bridge" : "does not exist"),
-              fmt::format("Create the bridge in the host's network configuration (systemd-networkd "
+              fmt::format("Create it in the host's network stack: `vmsetup plan --enable "
+                          "bridge={0}:IFACE` (IFACE the wired port it takes over; apply with "
+                          "--allow-network-change, from a console), or by hand (systemd-networkd "
                           ".netdev, NetworkManager `nmcli con add type bridge ifname {0}`, or "
-                          "ifupdown), or use <interface type='network'> ({1}).",
+                          "ifupdown); or use <interface type='network'> ({1}).",
                           i.source, vm.Where(i.line)));
       continue;
     }

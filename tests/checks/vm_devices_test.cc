@@ -69,6 +69,9 @@ TEST(VmBridges, MissingFailsDownWarnsUpPassesALinkIsNoBridge) {
               ElementsAre("vm.bridge.t:fail"));
   EXPECT_THAT(m.Find(DomainXml(Nic("bridge", "eth0", "virtio")), "vm.bridge.t").summary,
               HasSubstr("is not a bridge"));
+  // The missing bridge's hint names vmsetup's net-bridge plan for it.
+  EXPECT_THAT(m.Find(DomainXml(Nic("bridge", "br0", "virtio")), "vm.bridge.t").hint,
+              HasSubstr("`vmsetup plan --enable bridge=br0:IFACE`"));
   m.AddBridge("br0", "down");
   m.AddBridge("br1", "up");
   EXPECT_THAT(m.Rule(DomainXml(Nic("bridge", "br0", "virtio")), "vm.bridge"),
